@@ -1,0 +1,371 @@
+"""Control signals: notes turned into per-sample data that pyo's C objects read in time.
+
+Python never fires a note. It writes, ahead of the audio, each voice's frequency and amplitude
+(and, for drums, a trigger and a velocity) into ring buffers indexed by the sample clock; the
+DSP graph reads them with ``TableIndex`` at exactly that sample. So an onset is exact to the
+sample whatever the buffer size, and pitch glides or envelopes are plain data.
+
+This module is numpy only (no pyo), so the scheduling logic is tested without audio.
+"""
+
+import math
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from jamd.engine.notes import Note
+from jamd.engine.patches import Envelope
+
+Ring = npt.NDArray[np.float32]
+
+_DECAY_TIME_CONSTANTS = 5.0  # an exponential segment is "done" after 5 time constants (-43 dB)
+
+
+def ring_spans(start: int, stop: int, size: int) -> Iterator[tuple[int, int, int]]:
+    """Split the absolute sample range [start, stop) into (ring_lo, ring_hi, absolute_lo) pieces."""
+    position = start
+    while position < stop:
+        ring_lo = position % size
+        length = min(stop - position, size - ring_lo)
+        yield ring_lo, ring_lo + length, position
+        position += length
+
+
+def midi_to_hz(pitch: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    return 440.0 * np.power(2.0, (pitch - 69.0) / 12.0)
+
+
+@dataclass(frozen=True, slots=True)
+class EnvelopeShape:
+    """An envelope in samples; ``level`` evaluates it in closed form at any sample offsets."""
+
+    attack: float
+    decay: float
+    sustain: float
+    release: float
+    velocity_curve: float
+
+    @classmethod
+    def from_patch(cls, envelope: Envelope, sample_rate: int) -> "EnvelopeShape":
+        return cls(
+            attack=max(1.0, envelope.attack * sample_rate),
+            decay=envelope.decay * sample_rate,
+            sustain=envelope.sustain,
+            release=max(1.0, envelope.release * sample_rate),
+            velocity_curve=envelope.velocity_curve,
+        )
+
+    @property
+    def _settles_at(self) -> int:
+        """Offset after which the decay is within 1e-4 of the sustain level: held constant."""
+        return math.ceil(self.attack + self.decay * math.log(1e4) / _DECAY_TIME_CONSTANTS)
+
+    @property
+    def release_samples(self) -> int:
+        return math.ceil(self.release)
+
+    def peak(self, velocity: float) -> float:
+        return float(velocity**self.velocity_curve)
+
+    def levels(
+        self, first: int, stop: int, *, gate: int, start_level: float
+    ) -> npt.NDArray[np.float64]:
+        """Levels (0..1 of the peak) at the offsets [first, stop) from the note's start.
+
+        Attack rises linearly from ``start_level`` (non-zero from the very first sample, so the
+        onset is exact); decay falls exponentially towards the sustain level; after ``gate`` the
+        release falls from wherever the level was, shaped to reach zero exactly at its end.
+        Each segment is computed only over the offsets that fall inside it.
+        """
+        out = np.empty(stop - first, dtype=np.float64)
+        attack_end = min(stop, max(first, min(gate, math.ceil(self.attack))))
+        if first < attack_end:
+            offsets = np.arange(first, attack_end, dtype=np.float64)
+            out[: attack_end - first] = start_level + (1.0 - start_level) * np.minimum(
+                (offsets + 1.0) / self.attack, 1.0
+            )
+        decay_start, decay_end = max(first, attack_end), min(stop, max(first, gate))
+        settled = max(decay_start, min(decay_end, self._settles_at))
+        if decay_start < settled:
+            offsets = np.arange(decay_start, settled, dtype=np.float64)
+            out[decay_start - first : settled - first] = self._decayed(offsets)
+        out[settled - first : decay_end - first] = self.sustain
+        release_start = max(first, gate)
+        if release_start < stop:
+            at_gate = self._held_at(gate, start_level)
+            fraction = np.minimum(
+                (np.arange(release_start, stop, dtype=np.float64) - gate) / self.release, 1.0
+            )
+            out[release_start - first :] = (
+                at_gate * np.exp(-_DECAY_TIME_CONSTANTS * fraction) * (1.0 - fraction)
+            )
+        return out
+
+    def _decayed(self, offsets: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        since_peak = np.maximum(offsets - self.attack, 0.0)
+        return self.sustain + (1.0 - self.sustain) * np.exp(
+            -_DECAY_TIME_CONSTANTS * since_peak / self.decay
+        )
+
+    def _held_at(self, offset: int, start_level: float) -> float:
+        if offset < self.attack:
+            return start_level + (1.0 - start_level) * min((offset + 1.0) / self.attack, 1.0)
+        return float(self._decayed(np.array([float(offset)]))[0])
+
+
+@dataclass(slots=True)
+class _Sounding:
+    """A note placed on a voice; ``stop`` shrinks if a later note takes the voice over."""
+
+    start: int
+    gate: int  # samples the key is held
+    stop: int  # first sample after its release (or after it was cut)
+    pitch: float
+    from_pitch: float  # where a glide starts (== pitch when there is none)
+    peak: float
+    start_level: float  # of the new peak, for a click-free takeover of a sounding voice
+
+
+class VoiceScheduler:
+    """Allocates notes to a patch's voices and renders their frequency and amplitude rings.
+
+    Allocation: a voice already sounding the same pitch is reused (a re-struck key); otherwise
+    the voice that has been silent longest; otherwise the one whose note ends first is stolen,
+    continuing from its current level so the takeover does not click. A mono patch has one
+    voice: a note that starts before the previous one ends is legato and glides to its pitch.
+    """
+
+    def __init__(
+        self,
+        envelope: EnvelopeShape,
+        *,
+        frequency_rings: list[Ring],
+        amplitude_rings: list[Ring],
+        glide: float = 0.0,
+        mono: bool = False,
+        frequency_scale: float = 1.0,
+    ) -> None:
+        if len(frequency_rings) != len(amplitude_rings) or not frequency_rings:
+            raise ValueError("one frequency ring and one amplitude ring per voice")
+        self.envelope = envelope
+        self.frequency_rings = frequency_rings
+        self.amplitude_rings = amplitude_rings
+        self.glide = glide
+        self.mono = mono
+        self.frequency_scale = frequency_scale
+        self._queues: list[deque[_Sounding]] = [deque() for _ in frequency_rings]
+        self._written_until = [0] * len(frequency_rings)  # after the last non-zero amplitude
+        self.stolen = 0
+
+    @property
+    def voices(self) -> int:
+        return len(self._queues)
+
+    def add(self, note: Note) -> None:
+        """Place a note. Notes arrive in order of start per track (bars are planned in order)."""
+        voice = 0 if self.mono else self._choose_voice(note)
+        queue = self._queues[voice]
+        previous = queue[-1] if queue else None
+        gate = note.end - note.start
+        peak = self.envelope.peak(note.velocity)
+        start_level = 0.0
+        from_pitch = note.pitch
+        if previous is not None and previous.stop > note.start:
+            current = self._level_of(previous, note.start)
+            start_level = min(1.0, current / peak) if peak > 0 else 0.0
+            legato = self.mono and previous.start + previous.gate > note.start
+            if legato and self.glide > 0:
+                from_pitch = self._pitch_of(previous, note.start)
+            if previous.start + previous.gate > note.start and not self.mono:
+                self.stolen += 1
+            previous.stop = note.start
+        stop = note.start + gate + self.envelope.release_samples
+        queue.append(_Sounding(note.start, gate, stop, note.pitch, from_pitch, peak, start_level))
+
+    def release_all(self, at: int) -> None:
+        """Let every note still held at sample ``at`` go into its release there (stop, panic)."""
+        for queue in self._queues:
+            for sounding in queue:
+                if sounding.start < at < sounding.start + sounding.gate:
+                    sounding.gate = at - sounding.start
+                    sounding.stop = at + self.envelope.release_samples
+                elif sounding.start >= at:
+                    sounding.stop = sounding.start  # never sounds
+        for queue in self._queues:
+            while queue and queue[-1].stop <= queue[-1].start:
+                queue.pop()
+
+    def render(self, start: int, stop: int) -> None:
+        """Write every voice's rings for the absolute samples [start, stop).
+
+        Work goes to sounding voices: a voice silent for a whole ring cycle holds zeros already
+        and is skipped; frequencies are written only where a note sounds.
+        """
+        for voice, queue in enumerate(self._queues):
+            amplitude = self.amplitude_rings[voice]
+            frequency = self.frequency_rings[voice]
+            size = len(amplitude)
+            while queue and queue[0].stop <= start:
+                queue.popleft()
+            if self._written_until[voice] > start - size:
+                for ring_lo, ring_hi, _ in ring_spans(start, stop, size):
+                    amplitude[ring_lo:ring_hi] = 0.0
+            for sounding in queue:
+                if sounding.start >= stop:
+                    break
+                lo, hi = max(start, sounding.start), min(stop, sounding.stop)
+                if lo >= hi:
+                    continue
+                levels = sounding.peak * self.envelope.levels(
+                    lo - sounding.start,
+                    hi - sounding.start,
+                    gate=sounding.gate,
+                    start_level=sounding.start_level,
+                )
+                pitches = self._frequencies(sounding, lo - sounding.start, hi - sounding.start)
+                for ring_lo, ring_hi, absolute_lo in ring_spans(lo, hi, size):
+                    piece = slice(absolute_lo - lo, absolute_lo - lo + ring_hi - ring_lo)
+                    amplitude[ring_lo:ring_hi] = levels[piece]
+                    frequency[ring_lo:ring_hi] = pitches[piece]
+                self._written_until[voice] = max(self._written_until[voice], hi)
+
+    def _choose_voice(self, note: Note) -> int:
+        best_idle: tuple[int, int] | None = None  # (stop, voice): silent the longest
+        best_steal: tuple[int, int] | None = None  # (key-up time, voice): ends soonest
+        for voice, queue in enumerate(self._queues):
+            if not queue:
+                return voice
+            last = queue[-1]
+            if last.pitch == note.pitch and last.stop > note.start:
+                return voice
+            if last.stop <= note.start:
+                if best_idle is None or last.stop < best_idle[0]:
+                    best_idle = (last.stop, voice)
+            elif best_steal is None or last.start + last.gate < best_steal[0]:
+                best_steal = (last.start + last.gate, voice)
+        if best_idle is not None:
+            return best_idle[1]
+        assert best_steal is not None
+        return best_steal[1]
+
+    def _level_of(self, sounding: _Sounding, at: int) -> float:
+        offset = at - sounding.start
+        levels = self.envelope.levels(
+            offset, offset + 1, gate=sounding.gate, start_level=sounding.start_level
+        )
+        return sounding.peak * float(levels[0])
+
+    def _pitch_of(self, sounding: _Sounding, at: int) -> float:
+        offset = at - sounding.start
+        hz = float(self._frequencies(sounding, offset, offset + 1)[0]) / self.frequency_scale
+        return 69.0 + 12.0 * math.log2(hz / 440.0)
+
+    def _frequencies(self, sounding: _Sounding, first: int, stop: int) -> npt.NDArray[np.float64]:
+        """Hz at offsets [first, stop): constant, or gliding (linear in pitch) from from_pitch."""
+        gliding_until = (
+            min(stop, math.ceil(self.glide)) if sounding.from_pitch != sounding.pitch else first
+        )
+        scale = 440.0 * self.frequency_scale
+        out = np.full(stop - first, scale * 2.0 ** ((sounding.pitch - 69.0) / 12.0))
+        if first < gliding_until:
+            progress = np.arange(first, gliding_until, dtype=np.float64) / self.glide
+            pitch = sounding.from_pitch + (sounding.pitch - sounding.from_pitch) * progress
+            out[: gliding_until - first] = self.frequency_scale * midi_to_hz(pitch)
+        return out
+
+
+@dataclass(slots=True)
+class _Hit:
+    """A one-shot sample placed at ``start``; ``stop`` moves earlier if the hit is choked."""
+
+    start: int
+    stop: int
+    piece: int
+    gain: float
+    choked_at: int | None = None
+
+
+class HitScheduler:
+    """Mixes one-shot samples (drum hits) into a stereo audio ring, ahead of the sound.
+
+    A hit is a fixed recording, so playing it is a scaled copy into the ring at its onset sample:
+    exact to the sample, and work only while a hit sounds. pyo then reads the ring like any other
+    signal. A hit on a piece of a choke group fades out the group's other hits in 2 ms (an open
+    hat closed by the pedal).
+    """
+
+    CHOKE_SAMPLES = 96
+
+    def __init__(
+        self,
+        samples: list[npt.NDArray[np.float32]],
+        notes: list[tuple[int, ...]],
+        choke_groups: list[str | None],
+        *,
+        rings: list[Ring],
+        velocity_curve: float = 1.4,
+    ) -> None:
+        if len(rings) != 2 or any(sample.ndim != 2 or sample.shape[0] != 2 for sample in samples):
+            raise ValueError("hits are mixed into two rings (left, right) from stereo samples")
+        self.samples = samples
+        self.rings = rings
+        self.piece_of_note = {
+            note: piece for piece, numbers in enumerate(notes) for note in numbers
+        }
+        self.chokes = [
+            [
+                other
+                for other, group in enumerate(choke_groups)
+                if mine and group == mine and other != piece
+            ]
+            for piece, mine in enumerate(choke_groups)
+        ]
+        self.velocity_curve = velocity_curve
+        self._hits: deque[_Hit] = deque()
+        self._written_until = 0
+        self.unmapped = 0
+
+    def add(self, note: Note) -> None:
+        piece = self.piece_of_note.get(round(note.pitch))
+        if piece is None:
+            self.unmapped += 1
+            return
+        for hit in self._hits:
+            if hit.piece in self.chokes[piece] and hit.start < note.start < hit.stop:
+                hit.choked_at = note.start
+                hit.stop = min(hit.stop, note.start + self.CHOKE_SAMPLES)
+        length = self.samples[piece].shape[1]
+        gain = note.velocity**self.velocity_curve
+        self._hits.append(_Hit(note.start, note.start + length, piece, gain))
+
+    def release_all(self, at: int) -> None:
+        """Drop hits not yet started at ``at``; a hit already struck rings out."""
+        self._hits = deque(hit for hit in self._hits if hit.start < at)
+
+    def render(self, start: int, stop: int) -> None:
+        size = len(self.rings[0])
+        while self._hits and self._hits[0].stop <= start:
+            self._hits.popleft()
+        if self._written_until > start - size:
+            for ring_lo, ring_hi, _ in ring_spans(start, stop, size):
+                for ring in self.rings:
+                    ring[ring_lo:ring_hi] = 0.0
+        for hit in self._hits:
+            if hit.start >= stop:
+                break
+            lo, hi = max(start, hit.start), min(stop, hit.stop)
+            if lo >= hi:
+                continue
+            sound = self.samples[hit.piece][:, lo - hit.start : hi - hit.start] * hit.gain
+            if hit.choked_at is not None and hi > hit.choked_at:
+                fade_from = max(lo, hit.choked_at)
+                since = np.arange(fade_from - hit.choked_at, hi - hit.choked_at, dtype=np.float64)
+                sound[:, fade_from - lo :] *= np.clip(1.0 - since / self.CHOKE_SAMPLES, 0.0, 1.0)
+            for ring_lo, ring_hi, absolute_lo in ring_spans(lo, hi, size):
+                piece = slice(absolute_lo - lo, absolute_lo - lo + ring_hi - ring_lo)
+                for channel, ring in enumerate(self.rings):
+                    ring[ring_lo:ring_hi] += sound[channel, piece]
+            self._written_until = max(self._written_until, hi)

@@ -1,0 +1,347 @@
+"""The pyo DSP graph: tracks hosting patches, a mixer with sends, a master bus with a limiter.
+
+The graph is built once. Notes never create pyo objects: they are data in control rings (see
+``jamd.engine.control``) that the graph reads at the sample clock. Every pyo object is kept
+referenced by its owner for the graph's lifetime: pyo frees a table or signal whose Python
+wrapper is collected while C objects still read it, which crashes the audio thread.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from jamd.engine.control import EnvelopeShape, HitScheduler, Ring, VoiceScheduler, ring_spans
+from jamd.engine.drumsynth import render_piece
+from jamd.engine.notes import Note
+from jamd.engine.patches import (
+    DrumKitPatch,
+    FmPatch,
+    InstrumentPatch,
+    OrganPatch,
+    Patch,
+    SubtractivePatch,
+)
+from jamd.engine.server import pyo
+
+RING_SAMPLES = 1 << 16  # 1.37 s at 48 kHz: control is written well inside this horizon
+MASTER_CEILING = 10.0 ** (-1.05 / 20.0)  # sample peaks stay under -1 dBFS
+LIMITER_LOOKAHEAD_MS = 5.0  # the master is late by this much; captures are read compensated
+_DRAWBAR_HARMONICS = (1, 3, 2, 4, 6, 8, 10, 12, 16)  # 16' 5 1/3' 8' 4' 2 2/3' 2' 1 3/5' 1 1/3' 1'
+_SMOOTHING = 0.05  # seconds: faders and sends glide instead of stepping
+_ECHO_SPREAD = 0.011  # seconds between left and right echoes: width without a ping-pong
+
+
+def db_to_gain(db: float) -> float:
+    return float(10.0 ** (db / 20.0))
+
+
+class _Owner:
+    """Keeps every pyo object it makes alive as long as itself."""
+
+    def __init__(self) -> None:
+        self._objects: list[Any] = []
+
+    def own(self, obj: Any) -> Any:
+        self._objects.append(obj)
+        return obj
+
+    def release(self) -> None:
+        """Drop numpy views of tables before the tables themselves (see ``Rings.release``)."""
+        for obj in self._objects:
+            if isinstance(obj, _Owner):
+                obj.release()
+
+
+class _TableView(np.ndarray):
+    """A numpy view of a pyo table that keeps the table alive (pyo's buffer export does not)."""
+
+    table: Any = None
+
+    def __array_finalize__(self, parent: object) -> None:
+        self.table = getattr(parent, "table", None)
+
+
+def table_view(table: Any) -> Ring:
+    view = np.asarray(table.getBuffer()).view(_TableView)
+    view.table = table
+    return view
+
+
+class Rings(_Owner):
+    """A set of control or capture rings: pyo DataTables with numpy views on their memory."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__()
+        self.tables = [self.own(pyo.DataTable(RING_SAMPLES)) for _ in range(count)]
+        self.views: list[Ring] = [table_view(table) for table in self.tables]
+        for view in self.views:
+            view[:] = 0.0
+
+    def release(self) -> None:
+        """Forget the views before the server goes: a table or view alive after the server's
+        shutdown crashes the process at exit. Schedulers hold this same list."""
+        self.views.clear()
+        super().release()
+
+
+@dataclass
+class Channel:
+    """A track's mixer strip: level, pan, mute and sends; pyo smooths every change."""
+
+    gain_db: float
+    pan: float
+    reverb: float
+    delay: float
+    muted: bool = False
+
+    @property
+    def level(self) -> float:
+        return 0.0 if self.muted else db_to_gain(self.gain_db)
+
+    @property
+    def pan_position(self) -> float:
+        return (self.pan + 1.0) / 2.0  # pyo: 0 left, 1 right
+
+
+class Track(_Owner):
+    """One part: a patch driven by control rings, then its mixer strip.
+
+    ``output`` is the post-fader stereo signal; ``reverb_send`` and ``delay_send`` are mono,
+    post-fader (sends follow the fader and mute).
+    """
+
+    def __init__(self, name: str, patch: Patch, clock: Any, sample_rate: int) -> None:
+        super().__init__()
+        self.name = name
+        self.patch = patch
+        self.channel = Channel(patch.mix.gain_db, patch.mix.pan, patch.mix.reverb, patch.mix.delay)
+        self._level = self._smoothed(self.channel.level)
+        self._reverb = self._smoothed(self.channel.level * self.channel.reverb)
+        self._delay = self._smoothed(self.channel.level * self.channel.delay)
+        self._pan = self._smoothed(self.channel.pan_position)
+        self.scheduler: VoiceScheduler | HitScheduler
+        if isinstance(patch, DrumKitPatch):
+            stereo = self._build_kit(patch, clock, sample_rate)
+            self.output = self.own(pyo.Sig(stereo, mul=self._level))
+            mono: Any = self.own(pyo.Mix(stereo, voices=1))
+        else:
+            mono = self._build_instrument(patch, clock, sample_rate)
+            self.output = self.own(
+                pyo.Pan(mono, outs=2, pan=self._pan, spread=0.0, mul=self._level)
+            )
+        self.reverb_send = self.own(pyo.Sig(mono, mul=self._reverb))
+        self.delay_send = self.own(pyo.Sig(mono, mul=self._delay))
+
+    def schedule(self, note: Note) -> None:
+        self.scheduler.add(note)
+
+    def render_control(self, start: int, stop: int) -> None:
+        self.scheduler.render(start, stop)
+
+    def set_mix(
+        self,
+        *,
+        gain_db: float | None = None,
+        pan: float | None = None,
+        muted: bool | None = None,
+        reverb: float | None = None,
+        delay: float | None = None,
+    ) -> None:
+        """Move the strip's controls; pyo glides each to its new value in 50 ms."""
+        channel = self.channel
+        channel.gain_db = channel.gain_db if gain_db is None else gain_db
+        channel.pan = channel.pan if pan is None else pan
+        channel.muted = channel.muted if muted is None else muted
+        channel.reverb = channel.reverb if reverb is None else reverb
+        channel.delay = channel.delay if delay is None else delay
+        self._level.value = channel.level
+        self._reverb.value = channel.level * channel.reverb
+        self._delay.value = channel.level * channel.delay
+        self._pan.value = channel.pan_position
+
+    def _smoothed(self, value: float) -> Any:
+        return self.own(pyo.SigTo(value, time=_SMOOTHING, init=value))
+
+    def _build_kit(self, kit: DrumKitPatch, clock: Any, sample_rate: int) -> Any:
+        rings = self.own(Rings(2))
+        pieces = kit.pieces
+        self.scheduler = HitScheduler(
+            [render_piece(name, piece, sample_rate) for name, piece in pieces.items()],
+            [piece.notes for piece in pieces.values()],
+            [piece.choke for piece in pieces.values()],
+            rings=rings.views,
+        )
+        return self.own(pyo.TableIndex(rings.tables, clock))
+
+    def _build_instrument(self, patch: InstrumentPatch, clock: Any, sample_rate: int) -> Any:
+        frequency_rings = self.own(Rings(patch.voices))
+        amplitude_rings = self.own(Rings(patch.voices))
+        self.scheduler = VoiceScheduler(
+            EnvelopeShape.from_patch(patch.envelope, sample_rate),
+            frequency_rings=frequency_rings.views,
+            amplitude_rings=amplitude_rings.views,
+            glide=patch.glide * sample_rate,
+            mono=patch.mono,
+            frequency_scale=frequency_scale(patch),
+        )
+        frequency = self.own(pyo.TableIndex(frequency_rings.tables, clock))
+        amplitude = self.own(pyo.TableIndex(amplitude_rings.tables, clock))
+        if patch.vibrato.depth > 0:
+            depth = 2.0 ** (patch.vibrato.depth / 1200.0) - 1.0
+            wobble = self.own(pyo.Sine(freq=patch.vibrato.rate, mul=depth, add=1.0))
+            frequency = self.own(frequency * wobble)
+        voices = self._voices(patch, frequency, amplitude)
+        mixed = self.own(pyo.Mix(voices, voices=1))
+        return self._tone(patch, mixed, amplitude)
+
+    def _voices(self, patch: InstrumentPatch, frequency: Any, amplitude: Any) -> list[Any]:
+        if isinstance(patch, FmPatch):
+            index = self.own(amplitude * patch.index)
+            return [
+                self.own(pyo.FM(carrier=frequency, ratio=patch.ratio, index=index, mul=amplitude))
+            ]
+        table = self.own(pyo.HarmTable(_partials(patch)))
+        table.normalize()
+        unison = patch.unison if isinstance(patch, SubtractivePatch) else 1
+        detune = patch.detune if isinstance(patch, SubtractivePatch) else 0.0
+        oscillators = []
+        for index in range(unison):
+            ratio = 2.0 ** ((index - (unison - 1) / 2) * detune / 1200.0)
+            pitch = frequency if ratio == 1.0 else self.own(frequency * ratio)
+            oscillators.append(self.own(pyo.Osc(table, freq=pitch, phase=index / 3, mul=amplitude)))
+        return oscillators
+
+    def _tone(self, patch: InstrumentPatch, signal: Any, amplitude: Any) -> Any:
+        """Filter, drive and chorus on the summed voices: one filter per track, not per voice."""
+        tone = patch.filter
+        if tone.env_amount > 0 or tone.cutoff < 18000 or tone.resonance > 0:
+            cutoff: Any = tone.cutoff
+            if tone.env_amount > 0:
+                level = self.own(pyo.Mix(amplitude, voices=1))
+                opened = self.own(
+                    pyo.Sig(level, mul=tone.cutoff * tone.env_amount, add=tone.cutoff)
+                )
+                cutoff = self.own(pyo.Clip(opened, 20.0, 18000.0))
+            signal = self.own(
+                pyo.Biquad(signal, freq=cutoff, q=0.707 + 9.0 * tone.resonance, type=0)
+            )
+        if patch.fx.drive > 0:
+            signal = self.own(pyo.Disto(signal, drive=0.2 + 0.75 * patch.fx.drive, slope=0.6))
+        if patch.fx.chorus > 0:
+            signal = self.own(
+                pyo.Chorus(signal, depth=1.0 + 2.0 * patch.fx.chorus, feedback=0.1, bal=0.5)
+            )
+        return signal
+
+
+def frequency_scale(patch: InstrumentPatch) -> float:
+    """What the control rings hold, relative to the note's frequency: a wavetable whose first
+    partial is an octave down (organ 16', a sub oscillator) plays at half the note's frequency."""
+    if isinstance(patch, OrganPatch) or (isinstance(patch, SubtractivePatch) and patch.sub > 0):
+        return 0.5
+    return 1.0
+
+
+def _partials(patch: InstrumentPatch) -> list[float]:
+    """Amplitudes of the wavetable's harmonics (sub octave and drawbars included)."""
+    if isinstance(patch, OrganPatch):
+        partials = [0.0] * max(_DRAWBAR_HARMONICS)
+        for harmonic, level in zip(_DRAWBAR_HARMONICS, patch.drawbars, strict=True):
+            partials[harmonic - 1] = level / 8.0
+        return partials
+    assert isinstance(patch, SubtractivePatch)
+    n = range(1, patch.harmonics + 1)
+    wave = {
+        "saw": [1.0 / k for k in n],
+        "square": [1.0 / k if k % 2 else 0.0 for k in n],
+        "triangle": [(-1.0) ** (k // 2) / k**2 if k % 2 else 0.0 for k in n],
+        "sine": [1.0],
+    }[patch.wave]
+    if patch.sub == 0:
+        return wave
+    octave_down = [0.0] * (2 * len(wave))
+    octave_down[0] = patch.sub
+    octave_down[1::2] = wave
+    return octave_down
+
+
+class Capture(Rings):
+    """Records signals at the sample clock into rings that Python copies out after processing."""
+
+    def __init__(self, signal: Any, clock: Any, channels: int = 2) -> None:
+        super().__init__(channels)
+        self.own(pyo.TableWrite(signal, clock, self.tables, mode=1))
+
+    def read(self, start: int, stop: int) -> npt.NDArray[np.float32]:
+        """Frames [start, stop) as an array of shape (frames, channels)."""
+        out = np.empty((stop - start, len(self.views)), dtype=np.float32)
+        for ring_lo, ring_hi, absolute_lo in ring_spans(start, stop, RING_SAMPLES):
+            for channel, view in enumerate(self.views):
+                out[absolute_lo - start : absolute_lo - start + ring_hi - ring_lo, channel] = view[
+                    ring_lo:ring_hi
+                ]
+        return out
+
+
+class Graph(_Owner):
+    """Tracks, sends and the master bus, reading one sample clock."""
+
+    def __init__(
+        self, patches: Mapping[str, Patch], sample_rate: int, *, delay_seconds: float, stems: bool
+    ) -> None:
+        super().__init__()
+        self.clock = self.own(pyo.Count(self.own(pyo.Trig()), min=0, max=RING_SAMPLES))
+        self.tracks = {
+            name: self.own(Track(name, patch, self.clock, sample_rate))
+            for name, patch in patches.items()
+        }
+        outputs = [track.output for track in self.tracks.values()]
+        dry = self.own(pyo.Mix(outputs, voices=2))
+        reverb_in = self.own(pyo.Mix([t.reverb_send for t in self.tracks.values()], voices=1))
+        delay_in = self.own(pyo.Mix([t.delay_send for t in self.tracks.values()], voices=1))
+        reverb = self.own(pyo.Freeverb(reverb_in, size=[0.8, 0.84], damp=0.55, bal=1.0))
+        self.delay_time = self.own(pyo.SigTo(delay_seconds, time=_SMOOTHING, init=delay_seconds))
+        echo_times = [self.delay_time, self.own(self.delay_time + _ECHO_SPREAD)]
+        echoes = self.own(pyo.Delay(delay_in, delay=echo_times, feedback=0.32, maxdelay=4.0))
+        self.effects = self.own(pyo.Mix([reverb, echoes], voices=2))
+        self.master_level = self.own(pyo.SigTo(1.0, time=_SMOOTHING, init=1.0))
+        summed = self.own(pyo.Mix([dry, self.effects], voices=2, mul=self.master_level))
+        limited = self.own(
+            pyo.Compress(
+                summed,
+                thresh=-9.0,
+                ratio=6.0,
+                risetime=0.002,
+                falltime=0.15,
+                lookahead=LIMITER_LOOKAHEAD_MS,
+                knee=0.5,
+            )
+        )
+        self.master = self.own(pyo.Clip(limited, min=-MASTER_CEILING, max=MASTER_CEILING))
+        self.master.out()
+        self.master_capture = self.own(Capture(self.master, self.clock))
+        # pyo delays the compressor's output by int(lookahead * sr / 1000) samples (measured).
+        self.latency = int(LIMITER_LOOKAHEAD_MS * sample_rate / 1000)
+        self.stem_captures: dict[str, Capture] = {}
+        if stems:
+            for name, track in self.tracks.items():
+                self.stem_captures[name] = self.own(Capture(track.output, self.clock))
+            self.stem_captures["fx"] = self.own(Capture(self.effects, self.clock))
+
+    def schedule(self, notes: Sequence[Note]) -> int:
+        """Hand notes to their tracks; returns how many named no track (they are dropped)."""
+        unknown = 0
+        for note in notes:
+            track = self.tracks.get(note.track)
+            if track is None:
+                unknown += 1
+            else:
+                track.schedule(note)
+        return unknown
+
+    def render_control(self, start: int, stop: int) -> None:
+        for track in self.tracks.values():
+            track.render_control(start, stop)

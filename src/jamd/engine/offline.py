@@ -1,0 +1,189 @@
+"""The engine's offline twin: the same graph, computed buffer by buffer as fast as it can go.
+
+Control rings are written one block ahead of the audio, exactly as the live engine writes them
+ahead of its sound card, then pyo computes the block and the captures are copied out. Same
+notes, patches and seed give the same samples.
+"""
+
+import contextlib
+import gc
+import time
+import traceback
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+import numpy.typing as npt
+
+from jamd.engine.graph import Graph
+from jamd.engine.notes import Note
+from jamd.engine.patches import Patch
+from jamd.engine.server import ManualServer
+from jamd.engine.wavfile import AtomicWavWriter
+
+BLOCK_BUFFERS = 64  # buffers computed per block; a block stays far inside the control ring
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """Frames [start, start + len) of the master and, when asked for, of every stem."""
+
+    start: int
+    master: npt.NDArray[np.float32]
+    stems: Mapping[str, npt.NDArray[np.float32]]
+
+
+@dataclass(frozen=True, slots=True)
+class RenderReport:
+    frames: int
+    sample_rate: int
+    engine_seconds: float  # wall time spent in pyo and in writing control, not in file I/O
+    peak: float  # of the master, linear
+    unknown_track_notes: int
+    unmapped_drum_notes: int
+    stolen_voices: int
+
+    @property
+    def realtime_factor(self) -> float:
+        return (
+            (self.frames / self.sample_rate) / self.engine_seconds if self.engine_seconds else 0.0
+        )
+
+
+class OfflineEngine:
+    """Owns a manual pyo server and a graph; use as a context manager so the server shuts down."""
+
+    def __init__(
+        self,
+        patches: Mapping[str, Patch],
+        *,
+        sample_rate: int = 48000,
+        buffer_size: int = 256,
+        seed: int = 1,
+        delay_seconds: float = 0.375,
+        stems: bool = False,
+    ) -> None:
+        self.sample_rate = sample_rate
+        self._server = ManualServer(sample_rate, buffer_size, seed)
+        try:
+            self.graph = Graph(patches, sample_rate, delay_seconds=delay_seconds, stems=stems)
+            self._server.start()
+        except BaseException as error:
+            # pyo objects must die before their server: free the half-built graph's frames first.
+            traceback.clear_frames(error.__traceback__)
+            gc.collect()
+            self._server.close()
+            raise
+        self.unknown_track_notes = 0
+        self.engine_seconds = 0.0
+        self._delivered = 0
+
+    def schedule(self, notes: Sequence[Note]) -> None:
+        self.unknown_track_notes += self.graph.schedule(
+            sorted(notes, key=lambda n: (n.start, n.track))
+        )
+
+    def blocks(self, frames: int) -> Iterator[Block]:
+        """The next ``frames`` frames, block by block, aligned to the notes' sample positions.
+
+        The master passes the limiter's look-ahead, so the server runs that many samples ahead of
+        what is delivered; stems are captured before it and need no shift.
+        """
+        buffer_size = self._server.buffer_size
+        end = self._delivered + frames
+        while self._delivered < end:
+            start = self._delivered
+            stop = min(start + BLOCK_BUFFERS * buffer_size, end)
+            began = time.perf_counter()
+            missing = stop + self.graph.latency - self._server.samples
+            if missing > 0:
+                buffers = -(-missing // buffer_size)
+                processed = self._server.samples
+                self.graph.render_control(processed, processed + buffers * buffer_size)
+                self._server.process(buffers)
+            latency = self.graph.latency
+            master = self.graph.master_capture.read(start + latency, stop + latency)
+            stems = {
+                name: capture.read(start, stop)
+                for name, capture in self.graph.stem_captures.items()
+            }
+            self.engine_seconds += time.perf_counter() - began
+            self._delivered = stop
+            yield Block(start, master, stems)
+
+    def report(self, frames: int, peak: float) -> RenderReport:
+        tracks = self.graph.tracks.values()
+        return RenderReport(
+            frames=frames,
+            sample_rate=self.sample_rate,
+            engine_seconds=self.engine_seconds,
+            peak=peak,
+            unknown_track_notes=self.unknown_track_notes,
+            unmapped_drum_notes=sum(getattr(t.scheduler, "unmapped", 0) for t in tracks),
+            stolen_voices=sum(getattr(t.scheduler, "stolen", 0) for t in tracks),
+        )
+
+    def close(self) -> None:
+        """Free the graph, then the server (pyo crashes if objects outlive their server)."""
+        self.graph.release()
+        del self.graph
+        gc.collect()
+        self._server.close()
+
+    def __enter__(self) -> "OfflineEngine":
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def render_to_wav(
+    patches: Mapping[str, Patch],
+    notes: Sequence[Note],
+    frames: int,
+    *,
+    out: Path | None,
+    stems_dir: Path | None = None,
+    sample_rate: int = 48000,
+    buffer_size: int = 256,
+    seed: int = 1,
+    delay_seconds: float = 0.375,
+) -> RenderReport:
+    """Render notes to a stereo master WAV and, if asked, one stereo WAV per track plus ``fx``.
+
+    Files appear only when the whole render succeeded.
+    """
+    with (
+        contextlib.ExitStack() as files,
+        OfflineEngine(
+            patches,
+            sample_rate=sample_rate,
+            buffer_size=buffer_size,
+            seed=seed,
+            delay_seconds=delay_seconds,
+            stems=stems_dir is not None,
+        ) as engine,
+    ):
+        master_file = files.enter_context(AtomicWavWriter(out, sample_rate)) if out else None
+        stem_files = {}
+        if stems_dir is not None:
+            for name in engine.graph.stem_captures:
+                stem_files[name] = files.enter_context(
+                    AtomicWavWriter(stems_dir / f"{name}.wav", sample_rate)
+                )
+        engine.schedule(notes)
+        peak = 0.0
+        for block in engine.blocks(frames):
+            peak = max(peak, float(np.max(np.abs(block.master), initial=0.0)))
+            if master_file:
+                master_file.write(block.master)
+            for name, stem in block.stems.items():
+                stem_files[name].write(stem)
+        return engine.report(frames, peak)

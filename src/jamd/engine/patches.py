@@ -1,0 +1,197 @@
+"""Patches: instruments as TOML files, validated before they reach the DSP graph.
+
+A patch file lives at ``patches/<role>/<name>.toml`` and is named ``<role>/<name>``
+(``keys/epiano``). Its ``kind`` selects the instrument model; the other tables tune it. A file
+that does not validate is refused with every error at once, each naming the file, the key and
+what is allowed, so a broken patch never reaches the engine.
+"""
+
+import sys
+import tomllib
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from jamd.errors import InputError, validation_messages
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Envelope(_Spec):
+    """Amplitude envelope, in seconds. Decay is exponential towards ``sustain``."""
+
+    attack: float = Field(0.005, ge=0.0005, le=10.0)
+    decay: float = Field(0.4, gt=0.0, le=30.0)
+    sustain: float = Field(0.7, ge=0.0, le=1.0)
+    release: float = Field(0.2, ge=0.002, le=20.0)
+    velocity_curve: float = Field(1.6, ge=0.5, le=4.0, description="peak = velocity ** curve")
+
+
+class Filter(_Spec):
+    """A resonant low-pass after the voices; ``env_amount`` opens it with the voices' level."""
+
+    cutoff: float = Field(12000.0, ge=20.0, le=20000.0)
+    resonance: float = Field(0.0, ge=0.0, le=1.0)
+    env_amount: float = Field(0.0, ge=0.0, le=16.0)
+
+
+class Vibrato(_Spec):
+    rate: float = Field(5.0, ge=0.1, le=12.0)
+    depth: float = Field(0.0, ge=0.0, le=100.0, description="cents")
+
+
+class Effects(_Spec):
+    chorus: float = Field(0.0, ge=0.0, le=1.0)
+    drive: float = Field(0.0, ge=0.0, le=1.0)
+
+
+class MixDefaults(_Spec):
+    """Where the track sits in the mix until someone moves a fader."""
+
+    gain_db: float = Field(0.0, ge=-60.0, le=12.0)
+    pan: float = Field(0.0, ge=-1.0, le=1.0)
+    reverb: float = Field(0.15, ge=0.0, le=1.0)
+    delay: float = Field(0.0, ge=0.0, le=1.0)
+
+
+class _Instrument(_Spec):
+    name: str = ""
+    description: str = ""
+    voices: int = Field(6, ge=1, le=16)
+    mono: bool = False
+    glide: float = Field(0.0, ge=0.0, le=2.0, description="seconds; legato notes on mono patches")
+    envelope: Envelope = Envelope()
+    filter: Filter = Filter()
+    vibrato: Vibrato = Vibrato()
+    fx: Effects = Effects()
+    mix: MixDefaults = MixDefaults()
+
+
+class SubtractivePatch(_Instrument):
+    """Band-limited oscillators (optionally detuned in unison, with a sub octave) into a filter."""
+
+    kind: Literal["subtractive"]
+    wave: Literal["saw", "square", "triangle", "sine"] = "saw"
+    unison: int = Field(1, ge=1, le=3)
+    detune: float = Field(0.0, ge=0.0, le=50.0, description="cents between unison voices")
+    sub: float = Field(0.0, ge=0.0, le=1.0, description="level of a sine one octave down")
+    harmonics: int = Field(24, ge=1, le=128, description="partials in the band-limited wave")
+
+
+class FmPatch(_Instrument):
+    """Two-operator FM; the modulation index follows the envelope, so attacks are brighter."""
+
+    kind: Literal["fm"]
+    ratio: float = Field(1.0, ge=0.125, le=16.0)
+    index: float = Field(2.0, ge=0.0, le=20.0)
+
+
+class OrganPatch(_Instrument):
+    """Additive tonewheel-style organ: nine drawbars, 0..8 as on the instrument."""
+
+    kind: Literal["organ"]
+    drawbars: tuple[float, float, float, float, float, float, float, float, float] = (
+        8, 8, 8, 0, 0, 0, 0, 0, 0,
+    )  # fmt: skip
+
+
+DrumModel = Literal[
+    "kick", "snare", "clap", "hat", "tom", "cymbal", "rim", "brush", "shaker", "cowbell"
+]
+
+
+class DrumPiece(_Spec):
+    """One piece of a synthesized kit, rendered once when the patch loads."""
+
+    notes: tuple[int, ...] = Field(min_length=1, description="General MIDI drum numbers")
+    model: DrumModel
+    tune: float = Field(200.0, ge=20.0, le=12000.0, description="Hz")
+    decay: float = Field(0.3, gt=0.005, le=6.0, description="seconds")
+    tone: float = Field(0.5, ge=0.0, le=1.0, description="dark 0 .. bright 1")
+    noise: float = Field(0.5, ge=0.0, le=1.0, description="tonal 0 .. noisy 1")
+    gain_db: float = Field(0.0, ge=-60.0, le=12.0)
+    pan: float = Field(0.0, ge=-1.0, le=1.0)
+    choke: str | None = Field(None, description="pieces sharing a choke group cut each other")
+
+
+class DrumKitPatch(_Spec):
+    kind: Literal["drumkit"]
+    name: str = ""
+    description: str = ""
+    pieces: dict[str, DrumPiece] = Field(min_length=1)
+    mix: MixDefaults = MixDefaults()
+
+
+InstrumentPatch = SubtractivePatch | FmPatch | OrganPatch
+Patch = Annotated[InstrumentPatch | DrumKitPatch, Field(discriminator="kind")]
+
+
+class _PatchFile(BaseModel):
+    patch: Patch
+
+
+def parse_patch(data: dict[str, object], source: str) -> Patch:
+    """Validate one patch's data; every error is reported at once, prefixed by ``source``."""
+    try:
+        return _PatchFile.model_validate({"patch": data}).patch
+    except ValidationError as error:
+        raise PatchError(source, validation_messages(error, _PatchFile, strip_prefix=1)) from None
+
+
+def load_patch_file(path: Path) -> Patch:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise PatchError(str(path), [f"cannot read: {error}"]) from None
+    except tomllib.TOMLDecodeError as error:
+        raise PatchError(str(path), [f"not valid TOML: {error}"]) from None
+    return parse_patch(data, str(path))
+
+
+class PatchError(InputError):
+    """A patch that cannot be used; ``problems`` lists every error found in it."""
+
+    def __init__(self, source: str, problems: Sequence[str]) -> None:
+        self.source = source
+        self.problems = tuple(problems)
+        super().__init__("\n".join(f"{source}: {problem}" for problem in self.problems))
+
+
+class PatchLibrary:
+    """Finds patches by name (``role/name``) in an ordered list of directories."""
+
+    def __init__(self, directories: Iterable[Path]) -> None:
+        self.directories = tuple(directories)
+
+    def path_of(self, name: str) -> Path:
+        if name.count("/") != 1 or ".." in name or name.startswith("/"):
+            raise PatchError(name, ["a patch name is role/name, e.g. keys/epiano"])
+        for directory in self.directories:
+            candidate = directory / f"{name}.toml"
+            if candidate.is_file():
+                return candidate
+        known = ", ".join(self.names()) or "none"
+        raise PatchError(name, [f"no such patch; known patches: {known}"])
+
+    def load(self, name: str) -> Patch:
+        return load_patch_file(self.path_of(name))
+
+    def names(self) -> tuple[str, ...]:
+        found = {
+            f"{path.parent.name}/{path.stem}"
+            for directory in self.directories
+            if directory.is_dir()
+            for path in directory.glob("*/*.toml")
+        }
+        return tuple(sorted(found))
+
+
+def default_patch_dirs() -> tuple[Path, ...]:
+    """The repository's patches/ in a development install, else the installed share/jamd/patches."""
+    repository = Path(__file__).resolve().parents[3] / "patches"
+    installed = Path(sys.prefix) / "share" / "jamd" / "patches"
+    return tuple(path for path in (repository, installed) if path.is_dir())

@@ -1,0 +1,84 @@
+"""Streaming 24-bit PCM WAV files that appear only when complete.
+
+Audio is written to a hidden temporary file beside the target and renamed over it on success,
+so a failed or interrupted render never leaves a partial file under the requested name.
+"""
+
+import contextlib
+import os
+import tempfile
+import wave
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+import numpy.typing as npt
+
+_FULL_SCALE_24 = 2**23 - 1
+
+
+def to_pcm24(frames: npt.NDArray[np.float32]) -> bytes:
+    """Interleaved little-endian 24-bit samples from float frames in [-1, 1] (clipped)."""
+    scaled = np.round(np.clip(frames, -1.0, 1.0).astype(np.float64) * _FULL_SCALE_24).astype("<i4")
+    return scaled.view(np.uint8).reshape(-1, 4)[:, :3].tobytes()
+
+
+def from_pcm24(data: bytes, channels: int) -> npt.NDArray[np.float32]:
+    raw = np.frombuffer(data, dtype=np.uint8).reshape(-1, 3)
+    padded = np.zeros((len(raw), 4), dtype=np.uint8)
+    padded[:, 1:] = raw
+    values = padded.view("<i4").reshape(-1) >> 8
+    return (values / _FULL_SCALE_24).astype(np.float32).reshape(-1, channels)
+
+
+def read_wav(path: Path) -> tuple[npt.NDArray[np.float32], int]:
+    """(frames, sample rate) of a 24-bit WAV written by jamd."""
+    with wave.open(str(path), "rb") as reader:
+        if reader.getsampwidth() != 3:
+            raise ValueError(f"{path}: expected 24-bit PCM, got {8 * reader.getsampwidth()}-bit")
+        data = reader.readframes(reader.getnframes())
+        return from_pcm24(data, reader.getnchannels()), reader.getframerate()
+
+
+class AtomicWavWriter:
+    """Writes a WAV incrementally; ``commit`` renames it into place, closing unused drops it."""
+
+    def __init__(self, path: Path, sample_rate: int, channels: int = 2) -> None:
+        self.path = path
+        descriptor, temporary = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=".part", dir=path.parent
+        )
+        os.close(descriptor)
+        self._temporary = Path(temporary)
+        self._writer = wave.open(temporary, "wb")  # noqa: SIM115  (closed in commit/discard)
+        self._writer.setnchannels(channels)
+        self._writer.setsampwidth(3)
+        self._writer.setframerate(sample_rate)
+        self._committed = False
+
+    def write(self, frames: npt.NDArray[np.float32]) -> None:
+        self._writer.writeframesraw(to_pcm24(frames))
+
+    def commit(self) -> None:
+        self._writer.close()
+        self._temporary.replace(self.path)
+        self._committed = True
+
+    def discard(self) -> None:
+        if not self._committed:
+            self._writer.close()
+            with contextlib.suppress(FileNotFoundError):
+                self._temporary.unlink()
+
+    def __enter__(self) -> "AtomicWavWriter":
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if kind is None and not self._committed:
+            self.commit()
+        self.discard()

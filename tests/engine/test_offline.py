@@ -1,0 +1,156 @@
+"""The offline engine: real pyo rendering in manual mode, onsets found in the audio."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from jamd.engine.notes import Note
+from jamd.engine.offline import OfflineEngine, render_to_wav
+from jamd.engine.patches import Patch, PatchLibrary, default_patch_dirs, parse_patch
+from jamd.engine.wavfile import read_wav
+
+SR = 48000
+DRY = {"reverb": 0.0, "delay": 0.0}
+
+CLICK = parse_patch(
+    {
+        "kind": "drumkit",
+        "mix": DRY,
+        "pieces": {"rim": {"notes": [37], "model": "rim", "tune": 1700.0, "decay": 0.02}},
+    },
+    "test click",
+)
+TONE = parse_patch(
+    {
+        "kind": "subtractive",
+        "wave": "square",
+        "voices": 2,
+        "envelope": {"attack": 0.0005, "decay": 0.1, "sustain": 0.8, "release": 0.005},
+        "mix": DRY,
+    },
+    "test tone",
+)
+
+
+def beat_positions(tempo: float, beats: int) -> list[int]:
+    """Onsets on beats and on triplet offbeats, so positions fall between buffer boundaries."""
+    samples_per_beat = SR * 60.0 / tempo
+    return [
+        round((beat + offset) * samples_per_beat)
+        for beat in range(beats)
+        for offset in (0.0, 2 / 3)
+    ]
+
+
+def onsets(
+    signal: np.ndarray, expected: list[int], *, window: int = 64, threshold: float = 1e-4
+) -> list[int]:
+    """For each expected onset, where sound actually begins after silence nearby."""
+    found = []
+    for position in expected:
+        lo = max(0, position - window)
+        loud = np.flatnonzero(np.abs(signal[lo : position + window]) > threshold)
+        assert len(loud), f"no sound near sample {position}"
+        found.append(lo + int(loud[0]))
+    return found
+
+
+def render_stems(
+    patches: dict[str, Patch], notes: list[Note], frames: int, buffer_size: int
+) -> dict[str, np.ndarray]:
+    stems: dict[str, list[np.ndarray]] = {}
+    with OfflineEngine(patches, sample_rate=SR, buffer_size=buffer_size, stems=True) as engine:
+        engine.schedule(notes)
+        for block in engine.blocks(frames):
+            for name, stem in block.stems.items():
+                stems.setdefault(name, []).append(stem)
+            stems.setdefault("master", []).append(block.master)
+    return {name: np.concatenate(parts) for name, parts in stems.items()}
+
+
+@pytest.mark.parametrize("buffer_size", [64, 512])
+@pytest.mark.parametrize("tempo", [97.0, 143.0])
+def test_every_onset_lands_within_one_sample_of_its_event(tempo: float, buffer_size: int) -> None:
+    positions = beat_positions(tempo, beats=8)
+    notes = [Note("click", p, p + 10, 37, 1.0) for p in positions]
+    notes += [Note("tone", p, p + 600, 81, 1.0) for p in positions]
+    frames = positions[-1] + SR // 2
+    stems = render_stems({"click": CLICK, "tone": TONE}, notes, frames, buffer_size)
+    for track in ("click", "tone"):
+        found = onsets(stems[track][:, 0], positions)
+        errors = [f - e for f, e in zip(found, positions, strict=True)]
+        assert max(abs(error) for error in errors) <= 1, f"{track}: onset errors {errors}"
+    found = onsets(stems["master"][:, 0], positions)
+    assert max(abs(f - e) for f, e in zip(found, positions, strict=True)) <= 1
+
+
+def loud_song() -> tuple[dict[str, Patch], list[Note]]:
+    library = PatchLibrary(default_patch_dirs())
+    patches = {
+        "drums": library.load("drums/acoustic"),
+        "keys": library.load("keys/organ"),
+        "bass": library.load("bass/808"),
+    }
+    beat = SR // 2
+    notes = []
+    for index in range(16):
+        start = index * beat
+        notes += [Note("drums", start, start + 10, pitch, 1.0) for pitch in (36, 38, 49)]
+        notes += [
+            Note("keys", start, start + beat, pitch, 1.0) for pitch in (48, 55, 60, 64, 67, 72)
+        ]
+        notes.append(Note("bass", start, start + beat, 36, 1.0))
+    return patches, notes
+
+
+def test_wav_has_the_exact_length_is_not_silent_and_peaks_under_minus_one_dbfs(
+    tmp_path: Path,
+) -> None:
+    patches, notes = loud_song()
+    frames = 8 * SR + 123  # not a multiple of any buffer size
+    report = render_to_wav(patches, notes, frames, out=tmp_path / "song.wav", stems_dir=tmp_path)
+    audio, rate = read_wav(tmp_path / "song.wav")
+    assert rate == SR
+    assert audio.shape == (frames, 2)
+    assert float(np.sqrt(np.mean(audio**2))) > 0.05
+    assert float(np.max(np.abs(audio))) <= 10 ** (-1 / 20)
+    assert report.peak <= 10 ** (-1 / 20)
+    assert sorted(path.name for path in tmp_path.glob("*.wav")) == [
+        "bass.wav",
+        "drums.wav",
+        "fx.wav",
+        "keys.wav",
+        "song.wav",
+    ]
+    assert not list(tmp_path.glob(".*"))  # no temporary files left behind
+
+
+def test_the_same_notes_and_seed_give_identical_audio(tmp_path: Path) -> None:
+    patches, notes = loud_song()
+    render_to_wav(patches, notes, 2 * SR, out=tmp_path / "a.wav", seed=5)
+    render_to_wav(patches, notes, 2 * SR, out=tmp_path / "b.wav", seed=5)
+    assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()
+
+
+def test_a_failed_render_leaves_no_file(tmp_path: Path) -> None:
+    patches, notes = loud_song()
+    with pytest.raises(FileNotFoundError):
+        render_to_wav(patches, notes, SR, out=tmp_path / "song.wav", stems_dir=tmp_path / "missing")
+    assert list(tmp_path.iterdir()) == []
+
+
+LIBRARY = PatchLibrary(default_patch_dirs())
+
+
+@pytest.mark.parametrize("name", LIBRARY.names())
+def test_every_shipped_patch_loads_and_sounds_at_low_middle_and_high_notes(name: str) -> None:
+    patch = LIBRARY.load(name)
+    pitches = [36, 38, 42, 46, 49, 51] if patch.kind == "drumkit" else [31, 57, 84]
+    notes = [Note("t", i * SR // 2, i * SR // 2 + SR // 4, p, 0.9) for i, p in enumerate(pitches)]
+    stems = render_stems({"t": patch}, notes, len(pitches) * SR // 2 + SR // 2, 256)
+    audio = stems["t"]
+    assert np.all(np.isfinite(audio))
+    for index in range(len(pitches)):
+        part = audio[index * SR // 2 : index * SR // 2 + SR // 4]
+        assert float(np.max(np.abs(part))) > 1e-3, f"{name}: silent on note {pitches[index]}"
