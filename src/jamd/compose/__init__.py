@@ -1,1 +1,38 @@
-"""jamd.compose."""
+"""jamd.compose: pure, seeded composition from a style to a plan to a bar of notes.
+
+No I/O, no clock, no global randomness: every function takes its parameters, a style and an
+explicit seed or random generator, and returns frozen values.
+"""
+
+from jamd.compose.arrange import Arrangement, PartRole, SectionArrangement, arrange
+from jamd.compose.events import NoteEvent, Part
+from jamd.compose.plan import (
+    BarChord,
+    Section,
+    SectionSummary,
+    SongParams,
+    SongPlan,
+    plan_song,
+)
+from jamd.compose.song import BarState, Song, compose_bar, compose_song
+from jamd.styles.model import SectionKind
+
+__all__ = [
+    "Arrangement",
+    "BarChord",
+    "BarState",
+    "NoteEvent",
+    "Part",
+    "PartRole",
+    "Section",
+    "SectionArrangement",
+    "SectionKind",
+    "SectionSummary",
+    "Song",
+    "SongParams",
+    "SongPlan",
+    "arrange",
+    "compose_bar",
+    "compose_song",
+    "plan_song",
+]
