@@ -141,3 +141,17 @@ def test_a_choke_group_fades_the_open_hat_out_when_the_closed_one_hits() -> None
     assert left[500] == pytest.approx(2.0)  # the closed hat starts, the open one starts fading
     assert left[520] < 2.0
     assert np.count_nonzero(left[500 + HitScheduler.CHOKE_SAMPLES :]) == 0
+
+
+def test_vibrato_wobbles_the_frequency_around_the_note_with_one_phase_for_all_windows() -> None:
+    frequency = rings(1)
+    depth = 2.0 ** (50 / 1200.0) - 1.0  # 50 cents
+    scheduler = VoiceScheduler(
+        shape(), frequency_rings=frequency, amplitude_rings=rings(1),
+        vibrato_rate=5.0 / 48000, vibrato_depth=depth,
+    )  # fmt: skip
+    scheduler.add(Note("lead", 0, 4000, 69, 1.0))
+    scheduler.render(0, 1000)
+    scheduler.render(1000, 4000)
+    expected = 440.0 * (1.0 + depth * np.sin(2 * np.pi * 5.0 * np.arange(4000) / 48000))
+    np.testing.assert_allclose(frequency[0][:4000], expected, rtol=1e-6)

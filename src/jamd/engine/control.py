@@ -147,6 +147,8 @@ class VoiceScheduler:
         glide: float = 0.0,
         mono: bool = False,
         frequency_scale: float = 1.0,
+        vibrato_rate: float = 0.0,
+        vibrato_depth: float = 0.0,
     ) -> None:
         if len(frequency_rings) != len(amplitude_rings) or not frequency_rings:
             raise ValueError("one frequency ring and one amplitude ring per voice")
@@ -156,6 +158,8 @@ class VoiceScheduler:
         self.glide = glide
         self.mono = mono
         self.frequency_scale = frequency_scale
+        self.vibrato_rate = vibrato_rate  # cycles per sample, one phase for the whole track
+        self.vibrato_depth = vibrato_depth  # frequency ratio at the wobble's peak, minus 1
         self._queues: list[deque[_Sounding]] = [deque() for _ in frequency_rings]
         self._written_until = [0] * len(frequency_rings)  # after the last non-zero amplitude
         self.stolen = 0
@@ -204,6 +208,7 @@ class VoiceScheduler:
         Work goes to sounding voices: a voice silent for a whole ring cycle holds zeros already
         and is skipped; frequencies are written only where a note sounds.
         """
+        wobble = self._vibrato(start, stop)
         for voice, queue in enumerate(self._queues):
             amplitude = self.amplitude_rings[voice]
             frequency = self.frequency_rings[voice]
@@ -226,11 +231,27 @@ class VoiceScheduler:
                     start_level=sounding.start_level,
                 )
                 pitches = self._frequencies(sounding, lo - sounding.start, hi - sounding.start)
+                if wobble is not None:
+                    pitches *= wobble[lo - start : hi - start]
                 for ring_lo, ring_hi, absolute_lo in ring_spans(lo, hi, size):
                     piece = slice(absolute_lo - lo, absolute_lo - lo + ring_hi - ring_lo)
                     amplitude[ring_lo:ring_hi] = levels[piece]
                     frequency[ring_lo:ring_hi] = pitches[piece]
                 self._written_until[voice] = max(self._written_until[voice], hi)
+
+    def _vibrato(self, start: int, stop: int) -> npt.NDArray[np.float64] | None:
+        """The window's frequency multiplier, or None without vibrato. Its phase follows the
+        absolute sample, so every window and every voice share one continuous wobble."""
+        if self.vibrato_depth <= 0 or not any(self._queues):
+            return None
+        phase = 2.0 * np.pi * self.vibrato_rate * np.arange(start, stop, dtype=np.float64)
+        return 1.0 + self.vibrato_depth * np.sin(phase)
+
+    def sounds_between(self, voice: int, start: int, stop: int) -> bool:
+        """Whether the voice's amplitude may be non-zero anywhere in [start, stop)."""
+        if self._written_until[voice] > start:
+            return True
+        return any(s.start < stop and s.stop > start for s in self._queues[voice])
 
     def _choose_voice(self, note: Note) -> int:
         best_idle: tuple[int, int] | None = None  # (stop, voice): silent the longest

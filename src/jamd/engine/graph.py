@@ -31,6 +31,7 @@ MASTER_CEILING = 10.0 ** (-1.05 / 20.0)  # sample peaks stay under -1 dBFS
 LIMITER_LOOKAHEAD_MS = 5.0  # the master is late by this much; captures are read compensated
 _DRAWBAR_HARMONICS = (1, 3, 2, 4, 6, 8, 10, 12, 16)  # 16' 5 1/3' 8' 4' 2 2/3' 2' 1 3/5' 1 1/3' 1'
 _SMOOTHING = 0.05  # seconds: faders and sends glide instead of stepping
+_CHAIN_TAIL_SECONDS = 0.3  # a track's filter and chorus run this long after its last voice
 _ECHO_SPREAD = 0.011  # seconds between left and right echoes: width without a ping-pong
 
 
@@ -123,23 +124,32 @@ class Track(_Owner):
         self._delay = self._smoothed(self.channel.level * self.channel.delay)
         self._pan = self._smoothed(self.channel.pan_position)
         self.scheduler: VoiceScheduler | HitScheduler
+        voices = 0 if isinstance(patch, DrumKitPatch) else patch.voices
+        self._voice_streams: list[list[Any]] = [[] for _ in range(voices)]
+        self._voice_awake = [True] * voices
+        self._chain_streams: list[Any] = []
+        self._chain_awake = True
+        self._chain_tail = int(_CHAIN_TAIL_SECONDS * sample_rate)
         if isinstance(patch, DrumKitPatch):
             stereo = self._build_kit(patch, clock, sample_rate)
             self.output = self.own(pyo.Sig(stereo, mul=self._level))
             mono: Any = self.own(pyo.Mix(stereo, voices=1))
         else:
             mono = self._build_instrument(patch, clock, sample_rate)
-            self.output = self.own(
+            self.output = self._after_voices(
                 pyo.Pan(mono, outs=2, pan=self._pan, spread=0.0, mul=self._level)
             )
-        self.reverb_send = self.own(pyo.Sig(mono, mul=self._reverb))
-        self.delay_send = self.own(pyo.Sig(mono, mul=self._delay))
+        keep = self._after_voices if voices else self.own
+        self.reverb_send = keep(pyo.Sig(mono, mul=self._reverb))
+        self.delay_send = keep(pyo.Sig(mono, mul=self._delay))
 
     def schedule(self, note: Note) -> None:
         self.scheduler.add(note)
 
     def render_control(self, start: int, stop: int) -> None:
+        """Write the control rings for [start, stop) and wake the voices that will sound in it."""
         self.scheduler.render(start, stop)
+        self.wake_voices(start, stop)
 
     def set_mix(
         self,
@@ -186,23 +196,55 @@ class Track(_Owner):
             glide=patch.glide * sample_rate,
             mono=patch.mono,
             frequency_scale=frequency_scale(patch),
+            vibrato_rate=patch.vibrato.rate / sample_rate,
+            vibrato_depth=2.0 ** (patch.vibrato.depth / 1200.0) - 1.0,
         )
-        frequency = self.own(pyo.TableIndex(frequency_rings.tables, clock))
-        amplitude = self.own(pyo.TableIndex(amplitude_rings.tables, clock))
-        if patch.vibrato.depth > 0:
-            depth = 2.0 ** (patch.vibrato.depth / 1200.0) - 1.0
-            wobble = self.own(pyo.Sine(freq=patch.vibrato.rate, mul=depth, add=1.0))
-            frequency = self.own(frequency * wobble)
+        frequency = self._per_voice(pyo.TableIndex(frequency_rings.tables, clock))
+        amplitude = self._per_voice(pyo.TableIndex(amplitude_rings.tables, clock))
         voices = self._voices(patch, frequency, amplitude)
-        mixed = self.own(pyo.Mix(voices, voices=1))
+        mixed = self._after_voices(pyo.Mix(voices, voices=1))
         return self._tone(patch, mixed, amplitude)
+
+    def _per_voice(self, obj: Any) -> Any:
+        """Own an object with one stream per voice; each stream sleeps while its voice is silent."""
+        for voice, stream in enumerate(obj._base_objs):
+            self._voice_streams[voice].append(stream)
+        return self.own(obj)
+
+    def _after_voices(self, obj: Any) -> Any:
+        """Own an object of the track's chain after the voices; it sleeps while all of them do."""
+        self._chain_streams.extend(obj._base_objs)
+        return self.own(obj)
+
+    def wake_voices(self, start: int, stop: int) -> None:
+        """Run only the voices that sound in [start, stop) (and the chain while any does).
+
+        pyo computes every playing stream whether it is silent or not; a stopped stream costs
+        nothing and outputs zeros. Onsets stay exact: the rings decide when a voice sounds, and
+        a voice is woken before the block that holds its note.
+        """
+        if not isinstance(self.scheduler, VoiceScheduler):
+            return
+        voices = range(self.scheduler.voices)
+        wanted = [self.scheduler.sounds_between(voice, start, stop) for voice in voices]
+        chain = any(
+            self.scheduler.sounds_between(v, start - self._chain_tail, stop) for v in voices
+        )
+        for voice, awake in enumerate(wanted):
+            if awake != self._voice_awake[voice]:
+                for stream in self._voice_streams[voice]:
+                    stream.play() if awake else stream.stop()
+                self._voice_awake[voice] = awake
+        if chain != self._chain_awake:
+            for stream in self._chain_streams:
+                stream.play() if chain else stream.stop()
+            self._chain_awake = chain
 
     def _voices(self, patch: InstrumentPatch, frequency: Any, amplitude: Any) -> list[Any]:
         if isinstance(patch, FmPatch):
-            index = self.own(amplitude * patch.index)
-            return [
-                self.own(pyo.FM(carrier=frequency, ratio=patch.ratio, index=index, mul=amplitude))
-            ]
+            index = self._per_voice(amplitude * patch.index)
+            fm = pyo.FM(carrier=frequency, ratio=patch.ratio, index=index, mul=amplitude)
+            return [self._per_voice(fm)]
         table = self.own(pyo.HarmTable(_partials(patch)))
         table.normalize()
         unison = patch.unison if isinstance(patch, SubtractivePatch) else 1
@@ -210,8 +252,10 @@ class Track(_Owner):
         oscillators = []
         for index in range(unison):
             ratio = 2.0 ** ((index - (unison - 1) / 2) * detune / 1200.0)
-            pitch = frequency if ratio == 1.0 else self.own(frequency * ratio)
-            oscillators.append(self.own(pyo.Osc(table, freq=pitch, phase=index / 3, mul=amplitude)))
+            pitch = frequency if ratio == 1.0 else self._per_voice(frequency * ratio)
+            oscillators.append(
+                self._per_voice(pyo.Osc(table, freq=pitch, phase=index / 3, mul=amplitude))
+            )
         return oscillators
 
     def _tone(self, patch: InstrumentPatch, signal: Any, amplitude: Any) -> Any:
@@ -220,18 +264,20 @@ class Track(_Owner):
         if tone.env_amount > 0 or tone.cutoff < 18000 or tone.resonance > 0:
             cutoff: Any = tone.cutoff
             if tone.env_amount > 0:
-                level = self.own(pyo.Mix(amplitude, voices=1))
-                opened = self.own(
+                level = self._after_voices(pyo.Mix(amplitude, voices=1))
+                opened = self._after_voices(
                     pyo.Sig(level, mul=tone.cutoff * tone.env_amount, add=tone.cutoff)
                 )
-                cutoff = self.own(pyo.Clip(opened, 20.0, 18000.0))
-            signal = self.own(
+                cutoff = self._after_voices(pyo.Clip(opened, 20.0, 18000.0))
+            signal = self._after_voices(
                 pyo.Biquad(signal, freq=cutoff, q=0.707 + 9.0 * tone.resonance, type=0)
             )
         if patch.fx.drive > 0:
-            signal = self.own(pyo.Disto(signal, drive=0.2 + 0.75 * patch.fx.drive, slope=0.6))
+            signal = self._after_voices(
+                pyo.Disto(signal, drive=0.2 + 0.75 * patch.fx.drive, slope=0.6)
+            )
         if patch.fx.chorus > 0:
-            signal = self.own(
+            signal = self._after_voices(
                 pyo.Chorus(signal, depth=1.0 + 2.0 * patch.fx.chorus, feedback=0.1, bal=0.5)
             )
         return signal

@@ -23,7 +23,7 @@ from jamd.engine.patches import Patch
 from jamd.engine.server import ManualServer
 from jamd.engine.wavfile import AtomicWavWriter
 
-BLOCK_BUFFERS = 64  # buffers computed per block; a block stays far inside the control ring
+BLOCK_BUFFERS = 64
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,6 +61,7 @@ class MixDefaults(_Spec):
 class _Instrument(_Spec):
     name: str = ""
     description: str = ""
+    program: int = Field(0, ge=0, le=127, description="General MIDI program, for MIDI export")
     voices: int = Field(6, ge=1, le=16)
     mono: bool = False
     glide: float = Field(0.0, ge=0.0, le=2.0, description="seconds; legato notes on mono patches")
