@@ -116,6 +116,12 @@ def _render(arguments: argparse.Namespace) -> int:
     if result.report is not None:
         report = result.report
         speed = f"; engine {report.engine_seconds:.3f} s, {report.realtime_factor:.1f}x real time"
+        if report.unmapped_drum_notes:
+            print(
+                f"warning: {report.unmapped_drum_notes} drum notes have no piece in the kit "
+                "and were not played",
+                file=sys.stderr,
+            )
     files = ", ".join(str(path) for path in result.written)
     print(f"wrote {files} in {result.seconds:.2f} s{speed}")
     return 0

@@ -5,6 +5,7 @@ allowed, in one line, e.g. ``tempo must be 20..300 BPM, got 400``.
 """
 
 import difflib
+import re
 import types
 import typing
 
@@ -32,12 +33,13 @@ def validation_messages(
         shown, allowed = _walk(model, item["loc"])
         shown = shown[strip_prefix:]
         where = ".".join(str(part) for part in shown) or "(top level)"
-        if item["type"] == "extra_forbidden":
+        if shown and shown[-1] == "[key]":  # a mapping's key that is not one of its allowed names
+            names = re.findall(r"'([^']*)'", str(item.get("ctx", {}).get("expected", "")))
+            where = ".".join(str(part) for part in shown[:-1])
+            messages.append(f"{where}: {_unknown_key(str(item['input']), names)}")
+        elif item["type"] == "extra_forbidden":
             unknown = str(shown[-1]) if shown else ""
-            hint = difflib.get_close_matches(unknown, allowed, n=1)
-            suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
-            choices = f" (allowed: {', '.join(sorted(allowed))})" if allowed else ""
-            messages.append(f"{where}: unknown key{suggestion}{choices}")
+            messages.append(f"{where}: {_unknown_key(unknown, allowed)}")
         elif item["type"] in ("union_tag_invalid", "union_tag_not_found"):
             context = item.get("ctx", {})
             key = str(context.get("discriminator", "kind")).strip("'")
@@ -50,6 +52,13 @@ def validation_messages(
         else:
             messages.append(f"{where}: {_lower_first(item['msg'])}, got {item['input']!r}")
     return messages
+
+
+def _unknown_key(unknown: str, allowed: list[str]) -> str:
+    hint = difflib.get_close_matches(unknown, allowed, n=1)
+    suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
+    choices = f" (allowed: {', '.join(sorted(allowed))})" if allowed else ""
+    return f"unknown key{suggestion}{choices}"
 
 
 def _walk(

@@ -155,3 +155,14 @@ def test_vibrato_wobbles_the_frequency_around_the_note_with_one_phase_for_all_wi
     scheduler.render(1000, 4000)
     expected = 440.0 * (1.0 + depth * np.sin(2 * np.pi * 5.0 * np.arange(4000) / 48000))
     np.testing.assert_allclose(frequency[0][:4000], expected, rtol=1e-6)
+
+
+def test_releasing_a_kit_drops_hits_not_yet_struck_and_lets_struck_ones_ring() -> None:
+    left_right = rings(2)
+    hits = HitScheduler([stereo_click(300)], [(36,)], [None], rings=left_right, velocity_curve=1.0)
+    hits.add(Note("drums", 0, 1, 36, 1.0))
+    hits.add(Note("drums", 1000, 1001, 36, 1.0))
+    hits.release_all(500)
+    hits.render(0, 2000)
+    assert np.count_nonzero(left_right[0][:300]) == 300
+    assert np.count_nonzero(left_right[0][300:]) == 0

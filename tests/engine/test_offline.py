@@ -156,3 +156,20 @@ def test_every_shipped_patch_loads_and_sounds_at_low_middle_and_high_notes(name:
     for index in range(len(pitches)):
         part = audio[index * SR // 2 : index * SR // 2 + SR // 4]
         assert float(np.max(np.abs(part))) > 1e-3, f"{name}: silent on note {pitches[index]}"
+
+
+def test_the_mixer_scales_and_mutes_a_track_and_unknown_tracks_are_counted() -> None:
+    def steady_rms(blocks: list[np.ndarray]) -> float:
+        second = np.concatenate(blocks)[SR // 2 :]  # after the 50 ms glide of the fader
+        return float(np.sqrt(np.mean(second**2)))
+
+    with OfflineEngine({"t": TONE}, stems=True) as engine:
+        engine.schedule([Note("t", 0, 4 * SR, 69, 1.0), Note("nowhere", 0, 10, 60, 1.0)])
+        full = steady_rms([block.stems["t"] for block in engine.blocks(SR)])
+        engine.graph.tracks["t"].set_mix(gain_db=-6.0)
+        quieter = steady_rms([block.stems["t"] for block in engine.blocks(SR)])
+        engine.graph.tracks["t"].set_mix(muted=True)
+        muted = steady_rms([block.stems["t"] for block in engine.blocks(SR)])
+        assert engine.unknown_track_notes == 1
+    assert quieter / full == pytest.approx(10 ** (-6 / 20), rel=0.01)
+    assert muted == 0.0

@@ -183,6 +183,14 @@ def test_an_unknown_key_gets_a_did_you_mean(tmp_path: Path) -> None:
     assert "pop.toml: tempo: required" in found
 
 
+def test_an_unknown_section_kind_gets_a_did_you_mean(tmp_path: Path) -> None:
+    path = broken(tmp_path, "jazz", ("\nsolo = ", "\nsoloo = "))
+    found = problems(path)
+    assert any(
+        p.startswith("jazz.toml: energy.soloo: unknown key; did you mean 'solo'?") for p in found
+    )
+
+
 def test_a_file_that_is_not_toml_says_so(tmp_path: Path) -> None:
     path = tmp_path / "pop.toml"
     path.write_text("[tempo\nmin = 1\n", encoding="utf-8")
