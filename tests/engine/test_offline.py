@@ -168,8 +168,11 @@ def test_the_mixer_scales_and_mutes_a_track_and_unknown_tracks_are_counted() -> 
         full = steady_rms([block.stems["t"] for block in engine.blocks(SR)])
         engine.graph.tracks["t"].set_mix(gain_db=-6.0)
         quieter = steady_rms([block.stems["t"] for block in engine.blocks(SR)])
+        engine.graph.tracks["t"].set_mix(pan=-1.0)
+        hard_left = np.concatenate([block.stems["t"] for block in engine.blocks(SR)])[SR // 2 :]
         engine.graph.tracks["t"].set_mix(muted=True)
         muted = steady_rms([block.stems["t"] for block in engine.blocks(SR)])
         assert engine.unknown_track_notes == 1
     assert quieter / full == pytest.approx(10 ** (-6 / 20), rel=0.01)
+    assert float(np.max(np.abs(hard_left[:, 1]))) < 1e-6 < float(np.max(np.abs(hard_left[:, 0])))
     assert muted == 0.0

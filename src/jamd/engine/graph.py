@@ -6,6 +6,7 @@ referenced by its owner for the graph's lifetime: pyo frees a table or signal wh
 wrapper is collected while C objects still read it, which crashes the audio thread.
 """
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -102,9 +103,13 @@ class Channel:
     def level(self) -> float:
         return 0.0 if self.muted else db_to_gain(self.gain_db)
 
-    @property
-    def pan_position(self) -> float:
-        return (self.pan + 1.0) / 2.0  # pyo: 0 left, 1 right
+    def gains(self, *, stereo_source: bool) -> tuple[float, float]:
+        """Left and right gains: constant-power panning for a mono source (-3 dB each side in
+        the centre), balance for a stereo one (the centre leaves both sides untouched)."""
+        if stereo_source:
+            return self.level * min(1.0, 1.0 - self.pan), self.level * min(1.0, 1.0 + self.pan)
+        angle = (self.pan + 1.0) * math.pi / 4.0
+        return self.level * math.cos(angle), self.level * math.sin(angle)
 
 
 class Track(_Owner):
@@ -119,10 +124,13 @@ class Track(_Owner):
         self.name = name
         self.patch = patch
         self.channel = Channel(patch.mix.gain_db, patch.mix.pan, patch.mix.reverb, patch.mix.delay)
-        self._level = self._smoothed(self.channel.level)
+        self._stereo_source = isinstance(patch, DrumKitPatch)
+        left, right = self.channel.gains(stereo_source=self._stereo_source)
+        # the fader and pan as two smoothed gains: a multiply per sample, where pyo's Pan
+        # would compute a sine and a cosine per sample
+        self._gains = [self._smoothed(left), self._smoothed(right)]
         self._reverb = self._smoothed(self.channel.level * self.channel.reverb)
         self._delay = self._smoothed(self.channel.level * self.channel.delay)
-        self._pan = self._smoothed(self.channel.pan_position)
         self.scheduler: VoiceScheduler | HitScheduler
         voices = 0 if isinstance(patch, DrumKitPatch) else patch.voices
         self._voice_streams: list[list[Any]] = [[] for _ in range(voices)]
@@ -132,13 +140,11 @@ class Track(_Owner):
         self._chain_tail = int(_CHAIN_TAIL_SECONDS * sample_rate)
         if isinstance(patch, DrumKitPatch):
             stereo = self._build_kit(patch, clock, sample_rate)
-            self.output = self.own(pyo.Sig(stereo, mul=self._level))
+            self.output = self.own(pyo.Sig(stereo, mul=self._gains))
             mono: Any = self.own(pyo.Mix(stereo, voices=1))
         else:
             mono = self._build_instrument(patch, clock, sample_rate)
-            self.output = self._after_voices(
-                pyo.Pan(mono, outs=2, pan=self._pan, spread=0.0, mul=self._level)
-            )
+            self.output = self._after_voices(pyo.Sig(mono, mul=self._gains))
         keep = self._after_voices if voices else self.own
         self.reverb_send = keep(pyo.Sig(mono, mul=self._reverb))
         self.delay_send = keep(pyo.Sig(mono, mul=self._delay))
@@ -167,10 +173,12 @@ class Track(_Owner):
         channel.muted = channel.muted if muted is None else muted
         channel.reverb = channel.reverb if reverb is None else reverb
         channel.delay = channel.delay if delay is None else delay
-        self._level.value = channel.level
+        for signal, gain in zip(
+            self._gains, channel.gains(stereo_source=self._stereo_source), strict=True
+        ):
+            signal.value = gain
         self._reverb.value = channel.level * channel.reverb
         self._delay.value = channel.level * channel.delay
-        self._pan.value = channel.pan_position
 
     def _smoothed(self, value: float) -> Any:
         return self.own(pyo.SigTo(value, time=_SMOOTHING, init=value))
@@ -260,9 +268,10 @@ class Track(_Owner):
 
     def _tone(self, patch: InstrumentPatch, signal: Any, amplitude: Any) -> Any:
         """Filter, drive and chorus on the summed voices: one filter per track, not per voice."""
-        if isinstance(patch, FmPatch) and patch.ratio.is_integer():
-            # at an integer ratio one of FM's sidebands falls on 0 Hz: a 1:1 piano measured a DC
-            # offset of -0.013 in its stem, headroom lost and a thump at every chord.
+        if isinstance(patch, FmPatch) and (1.0 / patch.ratio).is_integer():
+            # FM's sidebands lie at c +- k*m; when the modulator is the carrier over n, one falls
+            # on 0 Hz: a 1:1 piano measured a DC offset of -0.013 in its stem (headroom lost,
+            # a thump at every chord). Other ratios have none and skip the blocker.
             signal = self._after_voices(pyo.DCBlock(signal))
         tone = patch.filter
         if tone.env_amount > 0 or tone.cutoff < 18000 or tone.resonance > 0:
