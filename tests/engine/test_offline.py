@@ -1,5 +1,6 @@
 """The offline engine: real pyo rendering in manual mode, onsets found in the audio."""
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -176,3 +177,12 @@ def test_the_mixer_scales_and_mutes_a_track_and_unknown_tracks_are_counted() -> 
     assert quieter / full == pytest.approx(10 ** (-6 / 20), rel=0.01)
     assert float(np.max(np.abs(hard_left[:, 1]))) < 1e-6 < float(np.max(np.abs(hard_left[:, 0])))
     assert muted == 0.0
+
+
+def test_rendered_files_get_the_usual_permissions(tmp_path: Path) -> None:
+    patches, notes = loud_song()
+    render_to_wav(patches, notes, SR // 10, out=tmp_path / "song.wav")
+    mode = (tmp_path / "song.wav").stat().st_mode & 0o777
+    umask = os.umask(0)
+    os.umask(umask)
+    assert mode == 0o666 & ~umask

@@ -1,18 +1,14 @@
-"""Streaming 24-bit PCM WAV files that appear only when complete.
-
-Audio is written to a hidden temporary file beside the target and renamed over it on success,
-so a failed or interrupted render never leaves a partial file under the requested name.
-"""
+"""Streaming 24-bit PCM WAV files that appear only when complete (see ``jamd.files``)."""
 
 import contextlib
-import os
-import tempfile
 import wave
 from pathlib import Path
 from types import TracebackType
 
 import numpy as np
 import numpy.typing as npt
+
+from jamd.files import new_file_beside
 
 _FULL_SCALE_24 = 2**23 - 1
 
@@ -45,12 +41,8 @@ class AtomicWavWriter:
 
     def __init__(self, path: Path, sample_rate: int, channels: int = 2) -> None:
         self.path = path
-        descriptor, temporary = tempfile.mkstemp(
-            prefix=f".{path.name}.", suffix=".part", dir=path.parent
-        )
-        os.close(descriptor)
-        self._temporary = Path(temporary)
-        self._writer = wave.open(temporary, "wb")  # noqa: SIM115  (closed in commit/discard)
+        self._temporary = new_file_beside(path)
+        self._writer = wave.open(str(self._temporary), "wb")  # noqa: SIM115  (closed in commit/discard)
         self._writer.setnchannels(channels)
         self._writer.setsampwidth(3)
         self._writer.setframerate(sample_rate)

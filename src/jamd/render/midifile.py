@@ -11,6 +11,7 @@ from pathlib import Path
 import mido
 
 from jamd.compose import NoteEvent, Part
+from jamd.files import new_file_beside
 
 TICKS_PER_BEAT = 480
 DRUM_CHANNEL = 9  # "channel 10" counted from 1
@@ -99,8 +100,8 @@ def _note_spans(events: list[NoteEvent]) -> Iterable[tuple[NoteEvent, int]]:
 
 
 def write_midi(midi: mido.MidiFile, path: Path) -> None:
-    """Write atomically: a temporary file beside ``path``, renamed over it when complete."""
-    temporary = path.with_name(f".{path.name}.part")
+    """Write atomically: a hidden file beside ``path``, renamed over it when complete."""
+    temporary = new_file_beside(path)
     try:
         midi.save(str(temporary))
         temporary.replace(path)
