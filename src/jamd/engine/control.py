@@ -280,21 +280,30 @@ class VoiceScheduler:
         return sounding.peak * float(levels[0])
 
     def _pitch_of(self, sounding: _Sounding, at: int) -> float:
-        offset = at - sounding.start
-        hz = float(self._frequencies(sounding, offset, offset + 1)[0]) / self.frequency_scale
-        return 69.0 + 12.0 * math.log2(hz / 440.0)
+        return float(self._pitches(sounding, np.array([float(at - sounding.start)]))[0])
+
+    def _pitches(
+        self, sounding: _Sounding, offsets: npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.float64]:
+        """MIDI pitch at offsets from the note's start: a legato note glides linearly from
+        ``from_pitch`` over the glide time, any other note holds its pitch."""
+        if sounding.from_pitch == sounding.pitch or self.glide <= 0:
+            return np.full(offsets.shape, sounding.pitch)
+        progress = np.minimum(offsets / self.glide, 1.0)
+        return sounding.from_pitch + (sounding.pitch - sounding.from_pitch) * progress
 
     def _frequencies(self, sounding: _Sounding, first: int, stop: int) -> npt.NDArray[np.float64]:
-        """Hz at offsets [first, stop): constant, or gliding (linear in pitch) from from_pitch."""
-        gliding_until = (
-            min(stop, math.ceil(self.glide)) if sounding.from_pitch != sounding.pitch else first
-        )
-        scale = 440.0 * self.frequency_scale
-        out = np.full(stop - first, scale * 2.0 ** ((sounding.pitch - 69.0) / 12.0))
+        """What the frequency ring holds at offsets [first, stop): past any glide the pitch is
+        constant, so that part is one fill rather than a power per sample."""
+        gliding = sounding.from_pitch != sounding.pitch and self.glide > 0
+        gliding_until = min(stop, max(first, math.ceil(self.glide))) if gliding else first
+        steady = float(midi_to_hz(np.array([sounding.pitch]))[0])
+        out = np.full(stop - first, self.frequency_scale * steady)
         if first < gliding_until:
-            progress = np.arange(first, gliding_until, dtype=np.float64) / self.glide
-            pitch = sounding.from_pitch + (sounding.pitch - sounding.from_pitch) * progress
-            out[: gliding_until - first] = self.frequency_scale * midi_to_hz(pitch)
+            offsets = np.arange(first, gliding_until, dtype=np.float64)
+            out[: gliding_until - first] = self.frequency_scale * midi_to_hz(
+                self._pitches(sounding, offsets)
+            )
         return out
 
 

@@ -6,6 +6,7 @@ notes, patches and seed give the same samples.
 """
 
 import contextlib
+import dataclasses
 import gc
 import time
 import traceback
@@ -44,6 +45,7 @@ class RenderReport:
     unknown_track_notes: int
     unmapped_drum_notes: int
     stolen_voices: int
+    files: tuple[Path, ...] = ()  # what render_to_wav wrote, master first
 
     @property
     def realtime_factor(self) -> float:
@@ -186,4 +188,5 @@ def render_to_wav(
                 master_file.write(block.master)
             for name, stem in block.stems.items():
                 stem_files[name].write(stem)
-        return engine.report(frames, peak)
+        written = ([out] if out else []) + [writer.path for writer in stem_files.values()]
+        return dataclasses.replace(engine.report(frames, peak), files=tuple(written))

@@ -98,9 +98,7 @@ def render(
             for directory in reversed(created):
                 directory.rmdir()
             raise
-        written += [request.out] if request.out else []
-        if request.stems is not None:
-            written += sorted(request.stems.glob("*.wav"))
+        written += report.files
     if request.midi is not None:
         programs = {
             Part(name): patch.program
