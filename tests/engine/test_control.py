@@ -166,3 +166,91 @@ def test_releasing_a_kit_drops_hits_not_yet_struck_and_lets_struck_ones_ring() -
     hits.render(0, 2000)
     assert np.count_nonzero(left_right[0][:300]) == 300
     assert np.count_nonzero(left_right[0][300:]) == 0
+
+
+def render_voices(
+    notes: list[Note], *, voices: int = 2, retract_at: int | None = None, then: list[Note] = ()
+) -> np.ndarray:
+    """The rings after writing past ``retract_at``, retracting there, adding ``then`` and writing
+    again from there, as the live engine does when a command replans the future."""
+    amplitude = rings(voices)
+    scheduler = VoiceScheduler(
+        shape(release=100), frequency_rings=rings(voices), amplitude_rings=amplitude
+    )
+    for note in notes:
+        scheduler.add(note)
+    if retract_at is None:
+        scheduler.render(0, RING)
+        return np.stack(amplitude)
+    scheduler.render(0, retract_at + 500)
+    scheduler.retract(retract_at)
+    for note in then:
+        scheduler.add(note)
+    scheduler.render(retract_at, RING)
+    return np.stack(amplitude)
+
+
+def test_retracting_the_future_leaves_the_rings_as_if_it_had_never_been_planned() -> None:
+    held = Note("keys", 0, 3000, 60, 0.8)
+    replaced = [Note("keys", 2000, 2500, 64, 0.8), Note("keys", 2000, 2500, 67, 0.8)]
+    replacement = [Note("keys", 2000, 2600, 62, 0.8)]
+    retracted = render_voices([held, *replaced], retract_at=2000, then=replacement)
+    planned_once = render_voices([held, *replacement])
+    np.testing.assert_array_equal(retracted, planned_once)
+
+
+def test_a_retracted_note_gives_back_the_voice_it_stole() -> None:
+    """The stolen note's tail returns: it sounds through its own release, not cut at 2000."""
+    held = Note("keys", 0, 3000, 60, 0.8)
+    thief = Note("keys", 2000, 2500, 72, 0.8)
+    restored = render_voices([held, thief], voices=1, retract_at=2000)
+    never_stolen = render_voices([held], voices=1)
+    np.testing.assert_array_equal(restored, never_stolen)
+    assert restored[0][2999] > 0
+    assert restored[0][3100] == 0
+
+
+def test_retracting_hits_restores_what_they_choked() -> None:
+    left_right = rings(2)
+    samples = [stereo_click(1000), stereo_click(10)]
+    hits = HitScheduler(
+        samples, [(46,), (42,)], ["hat", "hat"], rings=left_right, velocity_curve=1.0
+    )
+    hits.add(Note("drums", 0, 1, 46, 1.0))
+    hits.add(Note("drums", 500, 501, 42, 1.0))
+    hits.render(0, 1200)
+    hits.retract(500)
+    hits.render(400, 1200)
+    assert np.count_nonzero(left_right[0][:1000]) == 1000  # the open hat rings its whole length
+    assert left_right[0][500] == pytest.approx(1.0)  # and the closed one is gone
+
+
+def test_silencing_played_samples_leaves_zeros_for_a_writer_that_falls_behind() -> None:
+    amplitude = rings(1)
+    scheduler = VoiceScheduler(shape(), frequency_rings=rings(1), amplitude_rings=amplitude)
+    scheduler.add(Note("pad", 0, RING * 2, 60, 1.0))
+    scheduler.render(0, 1000)
+    scheduler.silence(0, 600)
+    assert np.count_nonzero(amplitude[0][:600]) == 0
+    assert np.count_nonzero(amplitude[0][600:1000]) == 400
+    left_right = rings(2)
+    hits = HitScheduler([stereo_click(900)], [(36,)], [None], rings=left_right)
+    hits.add(Note("drums", 0, 1, 36, 1.0))
+    hits.render(0, 1000)
+    hits.silence(0, 600)
+    assert np.count_nonzero(left_right[1][:600]) == 0 < np.count_nonzero(left_right[1][600:])
+
+
+def test_silent_from_says_when_a_scheduler_has_nothing_left_to_play() -> None:
+    scheduler = VoiceScheduler(
+        shape(release=100), frequency_rings=rings(1), amplitude_rings=rings(1)
+    )
+    scheduler.add(Note("keys", 0, 500, 60, 1.0))
+    scheduler.render(0, 1000)
+    assert not scheduler.silent_from(550)
+    assert scheduler.silent_from(600)
+    hits = HitScheduler([stereo_click(300)], [(36,)], [None], rings=rings(2))
+    hits.add(Note("drums", 100, 101, 36, 1.0))
+    hits.render(0, 1000)
+    assert not hits.silent_from(399)
+    assert hits.silent_from(400)

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from jamd.engine.interface import Fader
 from jamd.engine.notes import Note
 from jamd.engine.offline import OfflineEngine, render_to_wav
 from jamd.engine.patches import Patch, PatchLibrary, default_patch_dirs, parse_patch
@@ -167,11 +168,11 @@ def test_the_mixer_scales_and_mutes_a_track_and_unknown_tracks_are_counted() -> 
     with OfflineEngine({"t": TONE}, stems=True) as engine:
         engine.schedule([Note("t", 0, 4 * SR, 69, 1.0), Note("nowhere", 0, 10, 60, 1.0)])
         full = steady_rms([block.stems["t"] for block in engine.blocks(SR)])
-        engine.graph.tracks["t"].set_mix(gain_db=-6.0)
+        engine.graph.lanes["t"].set_fader(Fader(level_db=-6.0))
         quieter = steady_rms([block.stems["t"] for block in engine.blocks(SR)])
-        engine.graph.tracks["t"].set_mix(pan=-1.0)
+        engine.graph.lanes["t"].set_fader(Fader(level_db=-6.0, pan=-1.0))
         hard_left = np.concatenate([block.stems["t"] for block in engine.blocks(SR)])[SR // 2 :]
-        engine.graph.tracks["t"].set_mix(muted=True)
+        engine.graph.lanes["t"].set_fader(Fader(muted=True))
         muted = steady_rms([block.stems["t"] for block in engine.blocks(SR)])
         assert engine.unknown_track_notes == 1
     assert quieter / full == pytest.approx(10 ** (-6 / 20), rel=0.01)

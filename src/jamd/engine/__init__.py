@@ -1,11 +1,14 @@
 """The engine: the only package that imports pyo.
 
 Upstream code hands it sample-timed ``Note``s and patches by name; it plays them through the DSP
-graph, live or (here) offline.
+graph, live (``jamd.engine.live``, or in a process of its own: ``jamd.engine.process``) or
+offline (``jamd.engine.offline``). This package's own namespace loads no pyo, so the daemon's
+process, which drives an engine in another process, never pays for it.
 """
 
+from jamd.engine.backends import BACKENDS, AudioSpec, AudioUnavailable
+from jamd.engine.interface import Engine, EngineStats, Fader
 from jamd.engine.notes import Note
-from jamd.engine.offline import OfflineEngine, RenderReport, render_to_wav
 from jamd.engine.patches import (
     DrumKitPatch,
     Patch,
@@ -17,15 +20,18 @@ from jamd.engine.patches import (
 )
 
 __all__ = [
+    "BACKENDS",
+    "AudioSpec",
+    "AudioUnavailable",
     "DrumKitPatch",
+    "Engine",
+    "EngineStats",
+    "Fader",
     "Note",
-    "OfflineEngine",
     "Patch",
     "PatchError",
     "PatchLibrary",
-    "RenderReport",
     "default_patch_dirs",
     "load_patch_file",
     "parse_patch",
-    "render_to_wav",
 ]

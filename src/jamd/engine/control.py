@@ -189,6 +189,33 @@ class VoiceScheduler:
         stop = note.start + gate + self.envelope.release_samples
         queue.append(_Sounding(note.start, gate, stop, note.pitch, from_pitch, peak, start_level))
 
+    def retract(self, at: int) -> None:
+        """Forget every note that starts at or after sample ``at`` (a replanned future).
+
+        A note whose voice they took rings out again as if they had never come.
+        """
+        for voice, queue in enumerate(self._queues):
+            if not queue or queue[-1].start < at:
+                continue
+            kept = self._queues[voice] = deque(s for s in queue if s.start < at)
+            if kept:
+                kept[-1].stop = kept[-1].start + kept[-1].gate + self.envelope.release_samples
+
+    def silence(self, start: int, stop: int) -> None:
+        """Zero the amplitude rings over the played samples [start, stop): a writer that falls
+        behind then leaves silence, never the ring's previous cycle."""
+        for voice, amplitude in enumerate(self.amplitude_rings):
+            if self._written_until[voice] > start:
+                for ring_lo, ring_hi, _ in ring_spans(start, stop, len(amplitude)):
+                    amplitude[ring_lo:ring_hi] = 0.0
+
+    def silent_from(self, at: int) -> bool:
+        """Whether nothing sounds at or after sample ``at`` (a retired patch may be freed)."""
+        return all(
+            self._written_until[voice] <= at and all(s.stop <= at for s in queue)
+            for voice, queue in enumerate(self._queues)
+        )
+
     def release_all(self, at: int) -> None:
         """Let every note still held at sample ``at`` go into its release there (stop, panic)."""
         for queue in self._queues:
@@ -364,7 +391,11 @@ class HitScheduler:
             self.unmapped += 1
             return
         for hit in self._hits:
-            if hit.piece in self.chokes[piece] and hit.start < note.start < hit.stop:
+            if (
+                hit.choked_at is None
+                and hit.piece in self.chokes[piece]
+                and hit.start < note.start < hit.stop
+            ):
                 hit.choked_at = note.start
                 hit.stop = min(hit.stop, note.start + self.CHOKE_SAMPLES)
         length = self.samples[piece].shape[1]
@@ -373,7 +404,25 @@ class HitScheduler:
 
     def release_all(self, at: int) -> None:
         """Drop hits not yet started at ``at``; a hit already struck rings out."""
+        self.retract(at)
+
+    def retract(self, at: int) -> None:
+        """Forget hits that start at or after ``at``; hits they choked ring on."""
         self._hits = deque(hit for hit in self._hits if hit.start < at)
+        for hit in self._hits:
+            if hit.choked_at is not None and hit.choked_at >= at:
+                hit.choked_at = None
+                hit.stop = hit.start + self.samples[hit.piece].shape[1]
+
+    def silence(self, start: int, stop: int) -> None:
+        """Zero the played samples [start, stop) (see ``VoiceScheduler.silence``)."""
+        if self._written_until > start:
+            for ring_lo, ring_hi, _ in ring_spans(start, stop, len(self.rings[0])):
+                for ring in self.rings:
+                    ring[ring_lo:ring_hi] = 0.0
+
+    def silent_from(self, at: int) -> bool:
+        return self._written_until <= at and all(hit.stop <= at for hit in self._hits)
 
     def render(self, start: int, stop: int) -> None:
         size = len(self.rings[0])

@@ -6,13 +6,14 @@ analog recipes: a swept sine for kicks and toms, tone plus filtered noise for sn
 square waves for hats and cymbals (as in the TR-808), noise bursts for claps.
 """
 
+import functools
 import zlib
 from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
 
-from jamd.engine.patches import DrumPiece
+from jamd.engine.patches import DrumKitPatch, DrumPiece
 
 Samples = npt.NDArray[np.float64]
 
@@ -20,10 +21,12 @@ _METALLIC_RATIOS = (1.0, 1.4828, 1.8003, 2.5464, 2.6304, 3.8975)  # the 808's si
 _PEAK = 0.95
 
 
+@functools.lru_cache(maxsize=48)  # four kits: a live set switches kits without waiting
 def render_piece(name: str, piece: DrumPiece, sample_rate: int) -> npt.NDArray[np.float32]:
     """The piece's hit at full velocity as (left, right) rows: peak-normalised, gained, panned.
 
-    Panning is constant-power (-3 dB each side in the centre).
+    Panning is constant-power (-3 dB each side in the centre). Hits are cached (read-only):
+    the same piece sounds the same in every kit that has it.
     """
     rng = np.random.default_rng(zlib.crc32(f"{name}:{piece.model}".encode()))
     length = int(sample_rate * min(8.0, piece.decay * 1.5 + 0.02))
@@ -34,7 +37,15 @@ def render_piece(name: str, piece: DrumPiece, sample_rate: int) -> npt.NDArray[n
     gain = 10.0 ** (piece.gain_db / 20.0)
     angle = (piece.pan + 1.0) * np.pi / 4.0
     stereo: Samples = np.stack([hit * np.cos(angle), hit * np.sin(angle)]) * (_PEAK * gain / peak)
-    return stereo.astype(np.float32)
+    samples = stereo.astype(np.float32)
+    samples.setflags(write=False)
+    return samples
+
+
+def warm_kit(kit: DrumKitPatch, sample_rate: int) -> None:
+    """Synthesize a kit's hits into the cache ahead of the track that will need them."""
+    for name, piece in kit.pieces.items():
+        render_piece(name, piece, sample_rate)
 
 
 def _kick(piece: DrumPiece, t: Samples, sr: int, rng: np.random.Generator) -> Samples:

@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from jamd.engine.control import EnvelopeShape, HitScheduler, Ring, VoiceScheduler, ring_spans
 from jamd.engine.drumsynth import render_piece
+from jamd.engine.interface import Fader
 from jamd.engine.notes import Note
 from jamd.engine.patches import (
     DrumKitPatch,
@@ -34,6 +35,7 @@ _DRAWBAR_HARMONICS = (1, 3, 2, 4, 6, 8, 10, 12, 16)  # 16' 5 1/3' 8' 4' 2 2/3' 2
 _SMOOTHING = 0.05  # seconds: faders and sends glide instead of stepping
 _CHAIN_TAIL_SECONDS = 0.3  # a track's filter and chorus run this long after its last voice
 _ECHO_SPREAD = 0.011  # seconds between left and right echoes: width without a ping-pong
+_TILT_HZ = 2500.0  # where the mood's high shelf turns
 
 
 def db_to_gain(db: float) -> float:
@@ -55,6 +57,14 @@ class _Owner:
         for obj in self._objects:
             if isinstance(obj, _Owner):
                 obj.release()
+
+    def stop_all(self) -> None:
+        """Stop every stream owned, so nothing in C reads these objects any more."""
+        for obj in self._objects:
+            if isinstance(obj, _Owner):
+                obj.stop_all()
+            elif hasattr(obj, "stop"):
+                obj.stop()
 
 
 class _TableView(np.ndarray):
@@ -89,15 +99,26 @@ class Rings(_Owner):
         super().release()
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Channel:
-    """A track's mixer strip: level, pan, mute and sends; pyo smooths every change."""
+    """A track's effective strip: the patch's mix defaults under the part's fader."""
 
     gain_db: float
     pan: float
     reverb: float
     delay: float
     muted: bool = False
+
+    @classmethod
+    def of(cls, patch: Patch, fader: Fader) -> "Channel":
+        mix = patch.mix
+        return cls(
+            gain_db=mix.gain_db + fader.level_db,
+            pan=mix.pan if fader.pan is None else fader.pan,
+            reverb=mix.reverb if fader.reverb is None else fader.reverb,
+            delay=mix.delay if fader.delay is None else fader.delay,
+            muted=fader.muted,
+        )
 
     @property
     def level(self) -> float:
@@ -113,17 +134,27 @@ class Channel:
 
 
 class Track(_Owner):
-    """One part: a patch driven by control rings, then its mixer strip.
+    """One patch playing one part: control rings -> voices -> tone -> the part's fader.
 
     ``output`` is the post-fader stereo signal; ``reverb_send`` and ``delay_send`` are mono,
-    post-fader (sends follow the fader and mute).
+    post-fader (sends follow the fader and mute). A track may be built on any thread; it is
+    silent until a ``Lane`` routes notes to it.
     """
 
-    def __init__(self, name: str, patch: Patch, clock: Any, sample_rate: int) -> None:
+    def __init__(
+        self,
+        name: str,
+        patch: Patch,
+        clock: Any,
+        sample_rate: int,
+        *,
+        fader: Fader | None = None,
+        tone: float = 1.0,
+    ) -> None:
         super().__init__()
         self.name = name
         self.patch = patch
-        self.channel = Channel(patch.mix.gain_db, patch.mix.pan, patch.mix.reverb, patch.mix.delay)
+        self.channel = Channel.of(patch, fader or Fader())
         self._stereo_source = isinstance(patch, DrumKitPatch)
         left, right = self.channel.gains(stereo_source=self._stereo_source)
         # the fader and pan as two smoothed gains: a multiply per sample, where pyo's Pan
@@ -131,6 +162,10 @@ class Track(_Owner):
         self._gains = [self._smoothed(left), self._smoothed(right)]
         self._reverb = self._smoothed(self.channel.level * self.channel.reverb)
         self._delay = self._smoothed(self.channel.level * self.channel.delay)
+        self._tone = self._smoothed(tone)  # for cutoffs that are signals already
+        self._tone_octaves = _Glide(math.log2(tone), _SMOOTHING * sample_rate)
+        self._static_cutoff: float | None = None  # a filter whose cutoff is a float
+        self._filter: Any = None
         self.scheduler: VoiceScheduler | HitScheduler
         voices = 0 if isinstance(patch, DrumKitPatch) else patch.voices
         self._voice_streams: list[list[Any]] = [[] for _ in range(voices)]
@@ -156,29 +191,40 @@ class Track(_Owner):
         """Write the control rings for [start, stop) and wake the voices that will sound in it."""
         self.scheduler.render(start, stop)
         self.wake_voices(start, stop)
+        if self._tone_octaves.step(stop - start) and self._static_cutoff is not None:
+            cutoff = self._static_cutoff * 2.0**self._tone_octaves.value
+            self._filter.freq = min(18000.0, max(20.0, cutoff))
 
-    def set_mix(
-        self,
-        *,
-        gain_db: float | None = None,
-        pan: float | None = None,
-        muted: bool | None = None,
-        reverb: float | None = None,
-        delay: float | None = None,
-    ) -> None:
-        """Move the strip's controls; pyo glides each to its new value in 50 ms."""
-        channel = self.channel
-        channel.gain_db = channel.gain_db if gain_db is None else gain_db
-        channel.pan = channel.pan if pan is None else pan
-        channel.muted = channel.muted if muted is None else muted
-        channel.reverb = channel.reverb if reverb is None else reverb
-        channel.delay = channel.delay if delay is None else delay
+    @property
+    def tail(self) -> int:
+        """Samples the chain after the voices (filter, chorus) rings after the last note."""
+        return self._chain_tail
+
+    def set_fader(self, fader: Fader) -> None:
+        """Move the strip to the part's fader; pyo glides each gain to its new value in 50 ms."""
+        channel = self.channel = Channel.of(self.patch, fader)
         for signal, gain in zip(
             self._gains, channel.gains(stereo_source=self._stereo_source), strict=True
         ):
             signal.value = gain
         self._reverb.value = channel.level * channel.reverb
         self._delay.value = channel.level * channel.delay
+
+    def set_tone(self, factor: float) -> None:
+        """Scale the track filter's cutoff (1.0: as the patch says), smoothed. Patches without
+        a filter have no tone to move."""
+        self._tone.value = factor
+        self._tone_octaves.set(math.log2(factor))
+
+    def fade_out(self) -> None:
+        """Glide to silence (50 ms) before the track is freed while it may still sound."""
+        for signal in (*self._gains, self._reverb, self._delay):
+            signal.value = 0.0
+
+    def close(self) -> None:
+        """Stop every stream, so no C object reads this track's tables when they are freed."""
+        self.stop_all()
+        self.release()
 
     def _smoothed(self, value: float) -> Any:
         return self.own(pyo.SigTo(value, time=_SMOOTHING, init=value))
@@ -211,7 +257,7 @@ class Track(_Owner):
         amplitude = self._per_voice(pyo.TableIndex(amplitude_rings.tables, clock))
         voices = self._voices(patch, frequency, amplitude)
         mixed = self._after_voices(pyo.Mix(voices, voices=1))
-        return self._tone(patch, mixed, amplitude)
+        return self._shape(patch, mixed, amplitude)
 
     def _per_voice(self, obj: Any) -> Any:
         """Own an object with one stream per voice; each stream sleeps while its voice is silent."""
@@ -266,25 +312,27 @@ class Track(_Owner):
             )
         return oscillators
 
-    def _tone(self, patch: InstrumentPatch, signal: Any, amplitude: Any) -> Any:
+    def _shape(self, patch: InstrumentPatch, signal: Any, amplitude: Any) -> Any:
         """Filter, drive and chorus on the summed voices: one filter per track, not per voice."""
         if isinstance(patch, FmPatch) and (1.0 / patch.ratio).is_integer():
             # FM's sidebands lie at c +- k*m; when the modulator is the carrier over n, one falls
             # on 0 Hz: a 1:1 piano measured a DC offset of -0.013 in its stem (headroom lost,
             # a thump at every chord). Other ratios have none and skip the blocker.
             signal = self._after_voices(pyo.DCBlock(signal))
-        tone = patch.filter
-        if tone.env_amount > 0 or tone.cutoff < 18000 or tone.resonance > 0:
-            cutoff: Any = tone.cutoff
-            if tone.env_amount > 0:
+        lowpass = patch.filter
+        if lowpass.env_amount > 0 or lowpass.cutoff < 18000 or lowpass.resonance > 0:
+            cutoff: Any = min(18000.0, max(20.0, lowpass.cutoff * 2.0**self._tone_octaves.value))
+            if lowpass.env_amount > 0:
                 level = self._after_voices(pyo.Mix(amplitude, voices=1))
                 opened = self._after_voices(
-                    pyo.Sig(level, mul=tone.cutoff * tone.env_amount, add=tone.cutoff)
+                    pyo.Sig(level, mul=lowpass.cutoff * lowpass.env_amount, add=lowpass.cutoff)
                 )
-                cutoff = self._after_voices(pyo.Clip(opened, 20.0, 18000.0))
-            signal = self._after_voices(
-                pyo.Biquad(signal, freq=cutoff, q=0.707 + 9.0 * tone.resonance, type=0)
+                cutoff = self._after_voices(pyo.Clip(opened * self._tone, 20.0, 18000.0))
+            self._filter = self._after_voices(
+                pyo.Biquad(signal, freq=cutoff, q=0.707 + 9.0 * lowpass.resonance, type=0)
             )
+            self._static_cutoff = None if lowpass.env_amount > 0 else lowpass.cutoff
+            signal = self._filter
         if patch.fx.drive > 0:
             signal = self._after_voices(
                 pyo.Disto(signal, drive=0.2 + 0.75 * patch.fx.drive, slope=0.6)
@@ -345,29 +393,193 @@ class Capture(Rings):
         return out
 
 
+@dataclass(slots=True)
+class _Playing:
+    """A track in a lane: it takes the lane's notes from ``since`` until the next one's since."""
+
+    since: int
+    track: Track
+    slot: int
+
+
+class Lane(_Owner):
+    """A part's place in the mixer: the patch that plays it, switchable while the music runs.
+
+    A fixed lane (offline renders) plays one track, wired straight to the buses. A switchable
+    lane has slots: a new patch takes over the lane's notes from a given sample while the
+    previous one rings out in another slot, then is freed. An empty slot's streams are stopped.
+    """
+
+    def __init__(self, name: str, *, track: Track | None = None, slots: int = 3) -> None:
+        super().__init__()
+        self.name = name
+        self.fader = Fader()
+        self.tone = 1.0
+        self.dropped = 0  # notes that arrived before the lane had any track
+        self.cut = 0  # tracks silenced early because every slot was taken
+        self._playing: list[_Playing] = []
+        self._slots: list[tuple[Any, Any, Any]] = []
+        if track is not None:
+            self.output, self.reverb_send, self.delay_send = (
+                track.output,
+                track.reverb_send,
+                track.delay_send,
+            )
+            self._playing.append(_Playing(0, track, -1))
+            return
+        for _ in range(slots):
+            slot = (
+                self.own(pyo.Sig([0.0, 0.0])),
+                self.own(pyo.Sig(0.0)),
+                self.own(pyo.Sig(0.0)),
+            )
+            for signal in slot:
+                signal.stop()
+            self._slots.append(slot)
+        self.output = self.own(pyo.Mix([slot[0] for slot in self._slots], voices=2))
+        self.reverb_send = self.own(pyo.Mix([slot[1] for slot in self._slots], voices=1))
+        self.delay_send = self.own(pyo.Mix([slot[2] for slot in self._slots], voices=1))
+
+    @property
+    def tracks(self) -> list[Track]:
+        return [playing.track for playing in self._playing]
+
+    @property
+    def current(self) -> Track | None:
+        return self._playing[-1].track if self._playing else None
+
+    def install(self, track: Track, since: int) -> None:
+        """``track`` plays the lane's notes from sample ``since`` on (later than any before)."""
+        if not self._slots:
+            raise ValueError(f"lane {self.name} is fixed to one track")
+        if self._playing and since <= self._playing[-1].since:
+            raise ValueError(f"lane {self.name}: a patch change must come after the last one")
+        taken = {playing.slot for playing in self._playing}
+        free = [slot for slot in range(len(self._slots)) if slot not in taken]
+        if not free:  # every slot still rings: the oldest is cut short
+            oldest = self._playing[0]
+            self._free(oldest)
+            self.cut += 1
+            free = [oldest.slot]
+        slot = free[0]
+        track.set_fader(self.fader)
+        track.set_tone(self.tone)
+        for signal, source in zip(
+            self._slots[slot], (track.output, track.reverb_send, track.delay_send), strict=True
+        ):
+            signal.value = source
+            signal.play()
+        self._playing.append(_Playing(since, track, slot))
+
+    def schedule(self, note: Note) -> bool:
+        """Hand the note to the track playing at its start; False if the lane has none yet."""
+        for playing in reversed(self._playing):
+            if playing.since <= note.start:
+                playing.track.schedule(note)
+                return True
+        self.dropped += 1
+        return False
+
+    def retract(self, at: int) -> None:
+        """Forget notes from sample ``at`` on, and patch changes planned from there."""
+        while len(self._playing) > 1 and self._playing[-1].since >= at:
+            self._free(self._playing[-1])
+        for playing in self._playing:
+            playing.track.scheduler.retract(at)
+
+    def release_all(self, at: int) -> None:
+        for playing in self._playing:
+            playing.track.scheduler.release_all(at)
+
+    def render_control(self, start: int, stop: int) -> None:
+        for playing in self._playing:
+            playing.track.render_control(start, stop)
+
+    def silence(self, start: int, stop: int) -> None:
+        for playing in self._playing:
+            playing.track.scheduler.silence(start, stop)
+
+    def retire(self, position: int) -> int:
+        """Free the tracks that no longer take notes and have fallen silent; how many."""
+        freed = 0
+        for playing, following in zip(self._playing, self._playing[1:], strict=False):
+            track = playing.track
+            if following.since <= position and track.scheduler.silent_from(position - track.tail):
+                self._free(playing)
+                freed += 1
+        return freed
+
+    def set_fader(self, fader: Fader) -> None:
+        self.fader = fader
+        for playing in self._playing:
+            playing.track.set_fader(fader)
+
+    def set_tone(self, factor: float) -> None:
+        self.tone = factor
+        for playing in self._playing:
+            playing.track.set_tone(factor)
+
+    def close(self) -> None:
+        for playing in list(self._playing):
+            self._free(playing)
+        self.stop_all()
+
+    def _free(self, playing: _Playing) -> None:
+        self._playing.remove(playing)
+        if playing.slot >= 0:
+            for signal in self._slots[playing.slot]:
+                signal.stop()
+                signal.value = 0.0
+        playing.track.close()
+
+
 class Graph(_Owner):
-    """Tracks, sends and the master bus, reading one sample clock."""
+    """Lanes, sends and the master bus, reading one sample clock.
+
+    Given ``lanes`` (live), the lanes are switchable: they take patches while the music runs,
+    starting with none (``patches`` may start some). Otherwise each lane is fixed to its patch
+    in ``patches`` (offline renders: no slot costs a stream).
+    """
 
     def __init__(
-        self, patches: Mapping[str, Patch], sample_rate: int, *, delay_seconds: float, stems: bool
+        self,
+        patches: Mapping[str, Patch],
+        sample_rate: int,
+        *,
+        delay_seconds: float,
+        stems: bool,
+        lanes: Sequence[str] | None = None,
     ) -> None:
         super().__init__()
+        self.sample_rate = sample_rate
         self.clock = self.own(pyo.Count(self.own(pyo.Trig()), min=0, max=RING_SAMPLES))
-        self.tracks = {
-            name: self.own(Track(name, patch, self.clock, sample_rate))
-            for name, patch in patches.items()
-        }
-        outputs = [track.output for track in self.tracks.values()]
-        dry = self.own(pyo.Mix(outputs, voices=2))
-        reverb_in = self.own(pyo.Mix([t.reverb_send for t in self.tracks.values()], voices=1))
-        delay_in = self.own(pyo.Mix([t.delay_send for t in self.tracks.values()], voices=1))
+        switchable = lanes is not None
+        if lanes is not None:
+            self.lanes = {name: self.own(Lane(name)) for name in lanes}
+            for name, patch in patches.items():
+                self.lanes[name].install(self.build_track(name, patch), 0)
+        else:
+            self.lanes = {
+                name: self.own(Lane(name, track=self.own(self.build_track(name, patch))))
+                for name, patch in patches.items()
+            }
+        strips = self.lanes.values()
+        dry = self.own(pyo.Mix([strip.output for strip in strips], voices=2))
+        reverb_in = self.own(pyo.Mix([strip.reverb_send for strip in strips], voices=1))
+        delay_in = self.own(pyo.Mix([strip.delay_send for strip in strips], voices=1))
         reverb = self.own(pyo.Freeverb(reverb_in, size=[0.8, 0.84], damp=0.55, bal=1.0))
         self.delay_time = self.own(pyo.SigTo(delay_seconds, time=_SMOOTHING, init=delay_seconds))
         echo_times = [self.delay_time, self.own(self.delay_time + _ECHO_SPREAD)]
         echoes = self.own(pyo.Delay(delay_in, delay=echo_times, feedback=0.32, maxdelay=4.0))
         self.effects = self.own(pyo.Mix([reverb, echoes], voices=2))
         self.master_level = self.own(pyo.SigTo(1.0, time=_SMOOTHING, init=1.0))
-        summed = self.own(pyo.Mix([dry, self.effects], voices=2, mul=self.master_level))
+        summed: Any = self.own(pyo.Mix([dry, self.effects], voices=2, mul=self.master_level))
+        self._tilt = _Glide(0.0, _SMOOTHING * sample_rate)
+        self._tilt_filter: Any = None
+        if switchable:  # the mood's tone colour: a high shelf, flat until the mood moves
+            self._tilt_filter = summed = self.own(
+                pyo.EQ(summed, freq=_TILT_HZ, q=0.7, boost=0.0, type=2)
+            )
         limited = self.own(
             pyo.Compress(
                 summed,
@@ -386,21 +598,92 @@ class Graph(_Owner):
         self.latency = int(LIMITER_LOOKAHEAD_MS * sample_rate / 1000)
         self.stem_captures: dict[str, Capture] = {}
         if stems:
-            for name, track in self.tracks.items():
-                self.stem_captures[name] = self.own(Capture(track.output, self.clock))
+            for name, lane in self.lanes.items():
+                self.stem_captures[name] = self.own(Capture(lane.output, self.clock))
             self.stem_captures["fx"] = self.own(Capture(self.effects, self.clock))
 
+    @property
+    def tracks(self) -> dict[str, Track]:
+        """The track playing each lane now (the last installed)."""
+        return {name: lane.current for name, lane in self.lanes.items() if lane.current}
+
+    def build_track(self, lane: str, patch: Patch) -> Track:
+        """A new track for ``lane`` with the lane's fader and tone; any thread may build one."""
+        current = self.lanes.get(lane) if hasattr(self, "lanes") else None
+        return Track(
+            lane,
+            patch,
+            self.clock,
+            self.sample_rate,
+            fader=current.fader if current else None,
+            tone=current.tone if current else 1.0,
+        )
+
     def schedule(self, notes: Sequence[Note]) -> int:
-        """Hand notes to their tracks; returns how many named no track (they are dropped)."""
+        """Hand notes to their lanes; returns how many could not be placed (they are dropped)."""
         unknown = 0
         for note in notes:
-            track = self.tracks.get(note.track)
-            if track is None:
+            lane = self.lanes.get(note.track)
+            if lane is None or not lane.schedule(note):
                 unknown += 1
-            else:
-                track.schedule(note)
         return unknown
 
+    def retract(self, at: int) -> None:
+        for lane in self.lanes.values():
+            lane.retract(at)
+
+    def release_all(self, at: int) -> None:
+        for lane in self.lanes.values():
+            lane.release_all(at)
+
     def render_control(self, start: int, stop: int) -> None:
-        for track in self.tracks.values():
-            track.render_control(start, stop)
+        for lane in self.lanes.values():
+            lane.render_control(start, stop)
+        if self._tilt.step(stop - start):
+            self._tilt_filter.boost = self._tilt.value
+
+    def silence(self, start: int, stop: int) -> None:
+        for lane in self.lanes.values():
+            lane.silence(start, stop)
+
+    def retire(self, position: int) -> int:
+        return sum(lane.retire(position) for lane in self.lanes.values())
+
+    def set_tilt(self, db: float) -> None:
+        """The master's high shelf, in dB (0 is flat); live graphs only."""
+        if self._tilt_filter is not None:
+            self._tilt.set(db)
+
+    def set_delay_time(self, seconds: float) -> None:
+        self.delay_time.value = seconds
+
+    def fade_master(self, level: float, seconds: float) -> None:
+        self.master_level.time = max(seconds, 0.001)
+        self.master_level.value = level
+
+    def close(self) -> None:
+        for lane in self.lanes.values():
+            lane.close()
+        self.stop_all()
+        self.release()
+
+
+class _Glide:
+    """A float pyo reads as a constant, ramped by Python over ``samples`` written samples when
+    it changes: a moving signal would make a filter recompute its coefficients every sample."""
+
+    def __init__(self, value: float, samples: float) -> None:
+        self.value = self.target = self._origin = value
+        self._samples = samples
+        self._done = samples
+
+    def set(self, target: float) -> None:
+        self._origin, self.target, self._done = self.value, target, 0.0
+
+    def step(self, samples: int) -> bool:
+        """Advance by ``samples``; True if the value moved."""
+        if self._done >= self._samples:
+            return False
+        self._done = min(self._samples, self._done + samples)
+        self.value = self._origin + (self.target - self._origin) * self._done / self._samples
+        return True

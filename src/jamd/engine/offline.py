@@ -129,7 +129,7 @@ class OfflineEngine:
 
     def close(self) -> None:
         """Free the graph, then the server (pyo crashes if objects outlive their server)."""
-        self.graph.release()
+        self.graph.close()
         del self.graph
         gc.collect()
         self._server.close()

@@ -1,0 +1,274 @@
+"""The live engine: the graph on a real-time audio backend, kept fed by a control writer.
+
+pyo computes audio in its own thread (JACK's or PortAudio's callback) or, on the silent
+backend, whenever ``step`` finds a buffer due. Python never fires a note: ``step``, called every
+few milliseconds, writes the control rings a short horizon (``AHEAD_SECONDS``) in front of the
+audio clock, zeroes what has been played (so a writer that falls behind leaves silence, not the
+ring's previous cycle), copies the recordings out, and frees patches that have rung out.
+
+Changes for the future rewrite that horizon: ``retract`` and notes scheduled inside it move the
+writer back to where they start, as long as that is still ahead of the audio by ``guard``
+samples (two buffers and 5 ms: the buffer being computed, the next, and this writer's own
+time). Anything asked for later than that is late: it is dropped and counted, never played
+out of time.
+"""
+
+import dataclasses
+import gc
+import logging
+import math
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from types import TracebackType
+
+from jamd.engine.backends import AudioSpec, Backend, open_backend
+from jamd.engine.drumsynth import warm_kit
+from jamd.engine.graph import Graph
+from jamd.engine.interface import EngineStats, Fader
+from jamd.engine.notes import Note
+from jamd.engine.patches import DrumKitPatch, Patch
+from jamd.engine.recorder import Recorder
+
+log = logging.getLogger("jamd.engine")
+
+AHEAD_SECONDS = 0.1
+"""How far ahead of the audio the control rings are written: the engine rides out stalls of
+its own thread this long."""
+STEP_SECONDS = 0.005
+"""How often the writer runs."""
+_GUARD_SECONDS = 0.005
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Recording:
+    """What to record: the master to ``master``, each lane plus ``fx`` into ``stems``."""
+
+    master: Path | None = None
+    stems: Path | None = None
+
+
+class LiveEngine:
+    """Owns the backend (and its pyo server), the graph and the writer; see the module text."""
+
+    def __init__(
+        self,
+        spec: AudioSpec,
+        lanes: Sequence[str],
+        *,
+        delay_seconds: float,
+        recording: Recording = Recording(),
+        backend: Backend | None = None,
+    ) -> None:
+        self.backend = backend or open_backend(spec)
+        self.recorder: Recorder | None = None
+        try:
+            self.graph = Graph(
+                {},
+                self.backend.sample_rate,
+                delay_seconds=delay_seconds,
+                stems=recording.stems is not None,
+                lanes=lanes,
+            )
+            self._open_recorder(recording)
+            self.backend.start()
+        except BaseException:
+            self._free()
+            raise
+        rate, frames = self.backend.sample_rate, self.backend.buffer_size
+        self.guard = 2 * frames + math.ceil(_GUARD_SECONDS * rate)
+        self.ahead = self.guard + math.ceil(AHEAD_SECONDS * rate)
+        self._written = 0  # control is written for every sample before this
+        self._silenced = 0  # played samples before this are zeroed
+        self._recorded = 0  # recordings hold every sample before this (aligned to the notes)
+        self._counts = EngineStats()
+        self._warmer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jamd-warm")
+        self._warming: dict[tuple[object, ...], Future[None]] = {}  # by the kit's pieces
+
+    # -- the Engine interface -------------------------------------------------------------
+
+    @property
+    def sample_rate(self) -> int:
+        return self.backend.sample_rate
+
+    @property
+    def lead(self) -> int:
+        return self.guard + math.ceil(STEP_SECONDS * self.sample_rate)
+
+    def position(self) -> int:
+        return self.backend.position()
+
+    def schedule(self, notes: Sequence[Note]) -> None:
+        earliest = self.position() + self.guard
+        playable = [note for note in notes if note.start >= earliest]
+        if len(playable) < len(notes):
+            self._count(late_notes=len(notes) - len(playable))
+        if not playable:
+            return
+        playable.sort(key=lambda note: (note.start, note.track))
+        self._rewind(playable[0].start)
+        unplaced = self.graph.schedule(playable)
+        if unplaced:
+            self._count(dropped_notes=unplaced)
+
+    def retract(self, at: int) -> None:
+        self.graph.retract(at)
+        self._rewind(at)
+
+    def release(self, at: int) -> None:
+        self.graph.release_all(at)
+        self._rewind(at)
+
+    def prepare(self, patches: Iterable[Patch]) -> None:
+        """Synthesize kits on a worker thread, so the patch change itself is quick."""
+        self._warming = {kit: job for kit, job in self._warming.items() if not job.done()}
+        for patch in patches:
+            if isinstance(patch, DrumKitPatch) and _kit_key(patch) not in self._warming:
+                job = self._warmer.submit(warm_kit, patch, self.sample_rate)
+                self._warming[_kit_key(patch)] = job
+
+    def change_patch(self, lane: str, patch: Patch, at: int) -> None:
+        """The lane's notes from ``at`` are forgotten with its old patch: schedule them after."""
+        playing = self.graph.lanes.get(lane)
+        if playing is None:
+            log.error(
+                "no lane %r for a patch change (lanes: %s)", lane, ", ".join(self.graph.lanes)
+            )
+            return
+        current = playing.current
+        if current is not None and current.patch == patch:
+            return
+        if isinstance(patch, DrumKitPatch) and _kit_key(patch) in self._warming:
+            # being synthesized: wait for it rather than do it twice
+            self._warming.pop(_kit_key(patch)).result()
+        at = max(at, self.position() + self.guard)
+        playing.retract(at)
+        playing.install(self.graph.build_track(lane, patch), at)
+        self._rewind(at)
+        self._count(patch_changes=1)
+
+    def set_fader(self, lane: str, fader: Fader) -> None:
+        if lane in self.graph.lanes:
+            self.graph.lanes[lane].set_fader(fader)
+
+    def set_tone(self, lane: str, factor: float) -> None:
+        if lane in self.graph.lanes:
+            self.graph.lanes[lane].set_tone(factor)
+
+    def set_tilt(self, db: float) -> None:
+        self.graph.set_tilt(db)
+
+    def set_delay_time(self, seconds: float) -> None:
+        self.graph.set_delay_time(seconds)
+
+    def set_master(self, level: float) -> None:
+        self.graph.fade_master(level, 0.05)
+
+    def fade_out(self, seconds: float) -> None:
+        self.graph.fade_master(0.0, seconds)
+
+    def stats(self) -> EngineStats:
+        return dataclasses.replace(
+            self._counts,
+            position=self.position(),
+            xruns=self.backend.xruns(),
+            load=self.backend.load(),
+        )
+
+    # -- the writer -------------------------------------------------------------------------
+
+    def step(self) -> float:
+        """Compute what is due, write the control ahead, record; seconds until the next step."""
+        due = self.backend.pump()
+        position = self.backend.position()
+        earliest = position + self.guard
+        if self._written < earliest:
+            if self._written > 0:
+                self._count(underruns=1)
+            self._written = earliest
+        if self._silenced < position:
+            self.graph.silence(self._silenced, position)
+            self._silenced = position
+        horizon = position + self.ahead
+        if self._written < horizon:
+            self.graph.render_control(self._written, horizon)
+            self._written = horizon
+        self._record(position)
+        self.graph.retire(position)
+        return min(due, STEP_SECONDS)
+
+    def _rewind(self, at: int) -> None:
+        """Write again from ``at``: what was written there may have changed."""
+        self._written = min(self._written, max(at, self.position() + self.guard))
+
+    def _count(self, **increments: int) -> None:
+        counts = self._counts
+        self._counts = dataclasses.replace(
+            counts, **{name: getattr(counts, name) + value for name, value in increments.items()}
+        )
+
+    def _open_recorder(self, recording: Recording) -> None:
+        paths: dict[str, Path] = {}
+        if recording.master is not None:
+            paths["master"] = recording.master
+        if recording.stems is not None:
+            recording.stems.mkdir(parents=True, exist_ok=True)
+            for name in self.graph.stem_captures:
+                paths[name] = recording.stems / f"{name}.wav"
+        if paths:
+            self.recorder = Recorder(paths, self.backend.sample_rate)
+
+    def _record(self, position: int) -> None:
+        """Copy out what the captures hold up to ``position``, aligned with the notes: the master
+        is read ``latency`` samples later (the limiter's look-ahead), as offline."""
+        if self.recorder is None:
+            return
+        latency = self.graph.latency
+        end = position - latency
+        if end <= self._recorded:
+            return
+        start = self._recorded
+        blocks = {}
+        if "master" in self.recorder.paths:
+            blocks["master"] = self.graph.master_capture.read(start + latency, end + latency)
+        for name, capture in self.graph.stem_captures.items():
+            blocks[name] = capture.read(start, end)
+        self.recorder.add(blocks)
+        self._recorded = end
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop the audio, finish the recordings, free the graph, then the server."""
+        self.backend.server.stop()
+        if self.recorder is not None:
+            self._record(self.backend.position())
+        self._free()
+
+    def _free(self) -> None:
+        if hasattr(self, "_warmer"):
+            self._warmer.shutdown(wait=True, cancel_futures=True)
+        if self.recorder is not None:
+            self.recorder.close()
+            self.recorder = None
+        if hasattr(self, "graph"):
+            self.graph.close()
+            del self.graph
+        gc.collect()  # pyo objects must be gone before their server
+        self.backend.server.shutdown()
+        self.backend.close()
+
+    def __enter__(self) -> "LiveEngine":
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _kit_key(kit: DrumKitPatch) -> tuple[object, ...]:
+    return tuple(kit.pieces.items())

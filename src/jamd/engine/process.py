@@ -1,0 +1,314 @@
+"""The live engine in a process of its own, behind the same interface as ``LiveEngine``.
+
+pyo's audio callback needs the GIL. In the daemon's interpreter, any Python that runs long
+(a burst of commands, composing, a training task, the garbage collector) makes the callback
+wait, and at a 5 ms period that is an xrun: the scsynth/sclang split of SuperCollider, for the
+same reason. Here the child process runs the engine and nothing else; the daemon sends it
+messages through a pipe and reads the audio clock from shared memory.
+
+The child dies with the daemon (``PR_SET_PDEATHSIG``, and the pipe closing), ignores the
+terminal's and systemd's signals (the daemon fades out and closes it), and reports whether the
+audio started before anything is sent to it.
+"""
+
+import asyncio
+import ctypes
+import gc
+import logging
+import mmap
+import multiprocessing.connection
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from jamd.engine.backends import AudioSpec, AudioUnavailable
+from jamd.engine.interface import EngineStats, Fader
+from jamd.engine.notes import Note
+from jamd.engine.patches import Patch
+
+log = logging.getLogger("jamd.engine")
+
+SWITCH_INTERVAL = 0.0002
+"""Seconds a Python thread may keep the GIL while another waits: pyo's callback waits at most
+this long for the engine's own thread (DESIGN.md measured 5 ms: 1,500 xruns in 8 s; 0.2 ms: 6)."""
+
+_FIELDS = ("sequence", "position", "at", *EngineStats.__dataclass_fields__)
+_INDEX = {name: index for index, name in enumerate(_FIELDS)}
+_EXTRAPOLATE_AT_MOST = 0.05  # seconds the clock is extrapolated past its last reading
+_METHODS = frozenset(
+    {
+        "schedule",
+        "retract",
+        "release",
+        "prepare",
+        "change_patch",
+        "set_fader",
+        "set_tone",
+        "set_tilt",
+        "set_delay_time",
+        "set_master",
+        "fade_out",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EngineInfo:
+    """What the child reports once its audio runs."""
+
+    sample_rate: int
+    buffer_size: int
+    lead: int
+    backend: str
+    description: str
+
+
+class EngineProcess:
+    """Starts the child, forwards the ``Engine`` interface to it, reads its clock."""
+
+    def __init__(
+        self,
+        spec: AudioSpec,
+        lanes: Sequence[str],
+        *,
+        delay_seconds: float,
+        recording: Any,
+        log_level: int = logging.INFO,
+    ) -> None:
+        self._setup = (spec, tuple(lanes), delay_seconds, recording, log_level)
+        self._memory = os.memfd_create("jamd-engine-clock")
+        os.ftruncate(self._memory, 8 * len(_FIELDS))
+        self._map = mmap.mmap(self._memory, 8 * len(_FIELDS))
+        self._shared = memoryview(self._map).cast("d")
+        mine, theirs = socket.socketpair()
+        self._conn = multiprocessing.connection.Connection(mine.detach())
+        self._theirs = theirs
+        self._process: subprocess.Popen[bytes] | None = None
+        self.info: EngineInfo | None = None
+
+    async def start(self, timeout: float = 20.0) -> EngineInfo:
+        """Start the child and wait until its audio runs; raises ``AudioUnavailable``."""
+        child = self._theirs.fileno()
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "jamd.engine", str(child), str(self._memory)],
+            pass_fds=(child, self._memory),
+            stdin=subprocess.DEVNULL,
+        )
+        self._theirs.close()
+        self._conn.send(self._setup)
+        reply = await self._receive(timeout)
+        if reply is None:
+            self._process.kill()
+            self._process.wait()
+            raise AudioUnavailable(f"the engine did not start within {timeout:g} s")
+        kind, payload = reply
+        if kind != "ready":
+            self._process.wait(5)
+            raise AudioUnavailable(str(payload))
+        self.info = payload
+        assert isinstance(payload, EngineInfo)
+        return payload
+
+    async def _receive(self, timeout: float) -> tuple[str, Any] | None:
+        loop = asyncio.get_running_loop()
+        ready = await loop.run_in_executor(None, self._conn.poll, timeout)
+        if not ready:
+            return None
+        try:
+            message: tuple[str, Any] = self._conn.recv()
+        except EOFError:
+            assert self._process is not None
+            code = self._process.wait()
+            return ("failed", f"the engine process ended (exit status {code}); see the log")
+        return message
+
+    @property
+    def alive(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    # -- the Engine interface -------------------------------------------------------------
+
+    @property
+    def sample_rate(self) -> int:
+        assert self.info is not None
+        return self.info.sample_rate
+
+    @property
+    def lead(self) -> int:
+        assert self.info is not None
+        return self.info.lead
+
+    def position(self) -> int:
+        """The child's last clock reading, carried forward by the time since (at most 50 ms)."""
+        position, at = self._read_clock()
+        ahead = min(max(0.0, time.monotonic() - at), _EXTRAPOLATE_AT_MOST)
+        return int(position + ahead * self.sample_rate)
+
+    def _read_clock(self) -> tuple[float, float]:
+        shared = self._shared
+        while True:  # a seqlock: the child bumps the sequence before and after writing
+            before = shared[0]
+            position, at = shared[1], shared[2]
+            if before == shared[0] and int(before) % 2 == 0:
+                return position, at
+
+    def stats(self) -> EngineStats:
+        values = list(self._shared)
+        counters = {
+            name: int(values[_INDEX[name]])
+            for name in EngineStats.__dataclass_fields__
+            if name != "load"
+        }
+        load = values[_INDEX["load"]]
+        counters["position"] = self.position()
+        return EngineStats(**counters, load=None if load < 0 else load)
+
+    def schedule(self, notes: Sequence[Note]) -> None:
+        self._send("schedule", list(notes))
+
+    def retract(self, at: int) -> None:
+        self._send("retract", at)
+
+    def release(self, at: int) -> None:
+        self._send("release", at)
+
+    def prepare(self, patches: Iterable[Patch]) -> None:
+        self._send("prepare", list(patches))
+
+    def change_patch(self, lane: str, patch: Patch, at: int) -> None:
+        self._send("change_patch", lane, patch, at)
+
+    def set_fader(self, lane: str, fader: Fader) -> None:
+        self._send("set_fader", lane, fader)
+
+    def set_tone(self, lane: str, factor: float) -> None:
+        self._send("set_tone", lane, factor)
+
+    def set_tilt(self, db: float) -> None:
+        self._send("set_tilt", db)
+
+    def set_delay_time(self, seconds: float) -> None:
+        self._send("set_delay_time", seconds)
+
+    def set_master(self, level: float) -> None:
+        self._send("set_master", level)
+
+    def fade_out(self, seconds: float) -> None:
+        self._send("fade_out", seconds)
+
+    def _send(self, method: str, *args: Any) -> None:
+        try:
+            self._conn.send((method, args))
+        except (BrokenPipeError, ConnectionResetError, OSError) as error:
+            log.error("the engine process is gone (%s); %s not sent", error, method)
+
+    async def close(self, timeout: float = 5.0) -> None:
+        """Ask the child to finish (recordings closed), wait for it, kill it if it hangs."""
+        process = self._process
+        if process is not None and process.poll() is None:
+            self._send("close")
+            loop = asyncio.get_running_loop()
+            try:
+                await loop.run_in_executor(None, process.wait, timeout)
+            except subprocess.TimeoutExpired:
+                log.error("the engine process did not stop within %g s: killed", timeout)
+                process.kill()
+                process.wait()
+        self._conn.close()
+        self._shared.release()
+        self._map.close()
+        os.close(self._memory)
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this process when the daemon dies, however it dies."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError) as error:
+        log.debug("PR_SET_PDEATHSIG unavailable: %s", error)
+
+
+def _publish(shared: Any, engine: Any, position: int) -> None:
+    stats = engine.stats()
+    shared[0] += 1
+    shared[1] = position
+    shared[2] = time.monotonic()
+    for name in EngineStats.__dataclass_fields__:
+        value = getattr(stats, name)
+        shared[_INDEX[name]] = -1.0 if value is None else float(value)
+    shared[0] += 1
+
+
+def main(argv: Sequence[str]) -> int:
+    """The child's entry point: ``python -m jamd.engine CONNECTION_FD MEMORY_FD``."""
+    _die_with_parent()
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, signal.SIG_IGN)
+    conn = multiprocessing.connection.Connection(int(argv[0]))
+    size = 8 * len(_FIELDS)
+    shared = memoryview(mmap.mmap(int(argv[1]), size)).cast("d")
+    try:
+        spec, lanes, delay_seconds, recording, log_level = conn.recv()
+    except EOFError:
+        return 1
+    from jamd.engine.live import STEP_SECONDS, LiveEngine  # noqa: PLC0415  (loads pyo)
+    from jamd.logs import configure_logging  # noqa: PLC0415
+
+    configure_logging(log_level)
+    sys.setswitchinterval(SWITCH_INTERVAL)
+    try:
+        engine = LiveEngine(spec, lanes, delay_seconds=delay_seconds, recording=recording)
+    except (AudioUnavailable, OSError) as error:
+        conn.send(("failed", str(error)))
+        return 1
+    backend = engine.backend
+    info = EngineInfo(
+        backend.sample_rate, backend.buffer_size, engine.lead, backend.name, backend.describe()
+    )
+    _publish(shared, engine, engine.position())
+    conn.send(("ready", info))
+    gc.collect()
+    gc.freeze()  # what start-up made stays put: the collector's passes stay short
+    try:
+        _run(conn, shared, engine, STEP_SECONDS)
+    except EOFError:
+        log.warning("the daemon went away: the engine stops")
+    finally:
+        engine.close()
+    return 0
+
+
+def _run(
+    conn: multiprocessing.connection.Connection, shared: Any, engine: Any, period: float
+) -> None:
+    next_step = 0.0
+    while True:
+        now = time.monotonic()
+        if now >= next_step:
+            wait = engine.step()
+            _publish(shared, engine, engine.position())
+            next_step = now + min(wait, period)
+        if not conn.poll(max(0.0, next_step - time.monotonic())):
+            continue
+        while conn.poll():
+            method, args = conn.recv()
+            if method == "close":
+                return
+            if method not in _METHODS:
+                log.error("the engine was sent an unknown request %r", method)
+                continue
+            try:
+                getattr(engine, method)(*args)
+            except (ValueError, TypeError, KeyError) as error:
+                log.error("the engine refused %s: %s", method, error)
