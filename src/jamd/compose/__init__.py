@@ -5,6 +5,7 @@ explicit seed or random generator, and returns frozen values.
 """
 
 from jamd.compose.arrange import Arrangement, PartRole, SectionArrangement, arrange
+from jamd.compose.drums import COUNT_IN_NOTE, count_in
 from jamd.compose.events import NoteEvent, Part
 from jamd.compose.plan import (
     BarChord,
@@ -18,6 +19,7 @@ from jamd.compose.song import BarState, Song, compose_bar, compose_song
 from jamd.styles.model import SectionKind
 
 __all__ = [
+    "COUNT_IN_NOTE",
     "Arrangement",
     "BarChord",
     "BarState",
@@ -34,5 +36,6 @@ __all__ = [
     "arrange",
     "compose_bar",
     "compose_song",
+    "count_in",
     "plan_song",
 ]

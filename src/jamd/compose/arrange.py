@@ -58,23 +58,31 @@ class Arrangement:
         return self.sections[section_index].intensity(part)
 
 
-def arrange(plan: SongPlan, style: Style, seed: int) -> Arrangement:
-    """Pick the song's patches and each section's parts (see the module docstring)."""
+def arrange(
+    plan: SongPlan, style: Style, seed: int, *, patches: Mapping[Part, str] | None = None
+) -> Arrangement:
+    """Pick the song's patches and each section's parts (see the module docstring).
+
+    Given ``patches`` (a song re-planned while it plays: a new key or energy), the song keeps
+    its instruments and only the sections' parts are worked out again.
+    """
     energy = plan.params.energy
-    patches: dict[Part, str] = {}
+    chosen: dict[Part, str] = dict(patches or {})
     for part in Part:
+        if part in chosen:
+            continue
         choices = style.instruments.for_role(part.value)
         fitting = [c for c in choices if c.energy[0] <= energy <= c.energy[1]] or list(choices)
         rng = random.Random(f"{seed}:patch:{part}")
-        patches[part] = rng.choices(fitting, weights=[c.weight for c in fitting])[0].patch
+        chosen[part] = rng.choices(fitting, weights=[c.weight for c in fitting])[0].patch
 
     sections = []
     for section in plan.sections:
         levels = style.arrangement.get(section.kind, {})
         roles = []
-        for part in patches:
+        for part in Part:
             intensity = round(min(1.0, section.energy * levels.get(part.value, 0.0)), 3)
             if intensity >= _MIN_INTENSITY:
                 roles.append(PartRole(part, intensity))
         sections.append(SectionArrangement(section.label, tuple(roles)))
-    return Arrangement(patches, tuple(sections))
+    return Arrangement({part: chosen[part] for part in Part}, tuple(sections))

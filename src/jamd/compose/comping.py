@@ -107,13 +107,17 @@ def _broken_order(style: CompStyle, voices: int) -> tuple[int, ...]:
 
 
 def pad_bar(
-    bar: Bar, intensity: float, previous: tuple[int, ...] | None
+    bar: Bar, intensity: float, previous: tuple[int, ...] | None, *, restrike: bool = False
 ) -> tuple[list[NoteEvent], tuple[int, ...] | None]:
-    """The pad's chord if one starts in this bar (held to the chord's end), else nothing."""
+    """The pad's chord if one starts in this bar (held to the chord's end), else nothing.
+
+    ``restrike``: whatever the pad held into this bar was cut, so it plays the chord again.
+    """
     plan = bar.plan
     held = 0
     while (
-        bar.index - held - 1 >= bar.section.start_bar
+        not restrike
+        and bar.index - held - 1 >= bar.section.start_bar
         and plan.chords[bar.index - held - 1].chord == bar.chord
     ):
         held += 1

@@ -35,11 +35,14 @@ def groove_grids(bar: Bar) -> dict[str, str]:
     return grids
 
 
-def drum_bar(bar: Bar, intensity: float, next_intensity: float) -> list[NoteEvent]:
+def drum_bar(
+    bar: Bar, intensity: float, next_intensity: float, *, fill_asked: bool = False
+) -> list[NoteEvent]:
     """One bar of drums at ``intensity`` (0: the drums rest this section).
 
     ``next_intensity`` is the drums' intensity in the next section, so a section without drums
-    can still hand over with a pickup fill.
+    can still hand over with a pickup fill. ``fill_asked`` ends this bar in a fill wherever it falls
+    (a performer asked for one).
     """
     rng = bar.rng(Part.DRUMS)
     drums = bar.style.drums
@@ -52,7 +55,7 @@ def drum_bar(bar: Bar, intensity: float, next_intensity: float) -> list[NoteEven
         intensity *= 0.6 + 0.4 * (bar.in_section + 1) / bar.section.bars
     grids = groove_grids(bar) if intensity > 0 else {}
     wants_fill = (
-        bar.ends_section
+        (bar.ends_section or fill_asked)
         and drums.fills
         and bar.section.kind not in drums.ramp
         and (intensity > 0 or next_intensity > 0)
@@ -109,3 +112,14 @@ def _play(
                 vel = velocity(level, intensity, rng)
                 events.append(bar.note(Part.DRUMS, offset, HIT_LENGTH / strokes, pitch, vel))
     return events
+
+
+COUNT_IN_NOTE = DRUM_NOTES["side_stick"]
+
+
+def count_in(beats_per_bar: int, start: float) -> list[NoteEvent]:
+    """A bar of sticks on every beat from beat ``start``, the first accented: the band's cue."""
+    return [
+        NoteEvent(Part.DRUMS, start + beat, HIT_LENGTH, COUNT_IN_NOTE, 110 if beat == 0 else 80)
+        for beat in range(beats_per_bar)
+    ]

@@ -59,8 +59,15 @@ def compose_bar(
     state: BarState,
     *,
     seed: int,
+    fill: bool = False,
+    restrike: bool = False,
 ) -> tuple[tuple[NoteEvent, ...], BarState]:
-    """The notes of one bar (sorted, ending by the song's end) and the state for the next."""
+    """The notes of one bar (sorted, ending by the song's end) and the state for the next.
+
+    Live performance asks for two things a written-out song never does: ``fill`` ends this bar
+    in a drum fill wherever it falls, and ``restrike`` says that notes held into this bar were
+    cut (the music changed here), so held parts play their chord again.
+    """
     section_index = plan.section_index(bar)
     here = Bar(
         plan=plan,
@@ -78,7 +85,7 @@ def compose_bar(
     events: list[NoteEvent] = []
     drums, next_drums = level(Part.DRUMS), arrangement.intensity(section_index + 1, Part.DRUMS)
     if drums > 0 or (here.ends_section and next_drums > 0):
-        events += drum_bar(here, drums, next_drums)
+        events += drum_bar(here, drums, next_drums, fill_asked=fill)
     if level(Part.BASS) > 0:
         notes, last_bass = bass_bar(here, level(Part.BASS), state.bass)
         events += notes
@@ -88,7 +95,7 @@ def compose_bar(
         events += notes
         state = replace(state, keys=voicing)
     if level(Part.PAD) > 0:
-        notes, pad_voicing = pad_bar(here, level(Part.PAD), state.pad)
+        notes, pad_voicing = pad_bar(here, level(Part.PAD), state.pad, restrike=restrike)
         events += notes
         state = replace(state, pad=pad_voicing)
     if level(Part.LEAD) > 0:

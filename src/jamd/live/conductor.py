@@ -1,0 +1,845 @@
+"""The conductor: plans bars ahead from the composer and hands the engine sample-timed notes.
+
+It keeps the engine fed at least a bar ahead of the audio clock (``tick``), so the music never
+waits for Python. A command (``apply``) lands on its boundary: now (mixer, mood), on the next
+beat (tempo), on the next bar (harmony, sections, energy, transport) or at the next section
+(genre, by default). A boundary is the first one at least the engine's ``lead`` after the
+clock: bars planned from there are taken back from the engine and planned again with the change,
+so what was already sent never plays out of time.
+
+Songs follow each other: when a song's form ends (the final bar is its ending), a count-in
+leads into a new song with a new seed, in the genre and key the session asks for.
+
+Planning is pure composition (``jamd.compose``) plus bookkeeping here: the planned bars, each
+with the cursor it was planned from, so the future can be rolled back to any planned bar.
+"""
+
+import dataclasses
+import difflib
+import logging
+import math
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+
+from jamd.compose import (
+    Arrangement,
+    BarState,
+    NoteEvent,
+    SectionKind,
+    SongParams,
+    SongPlan,
+    arrange,
+    compose_bar,
+    count_in,
+    plan_song,
+)
+from jamd.compose.plan import BarChord, Section
+from jamd.engine import Engine, Note, Patch, PatchError, PatchLibrary
+from jamd.errors import InputError
+from jamd.live.commands import (
+    Boundary,
+    Command,
+    CommandError,
+    Continue,
+    Ending,
+    Fill,
+    GotoSection,
+    NextSection,
+    Panic,
+    Play,
+    Regenerate,
+    SetChord,
+    SetEnergy,
+    SetGenre,
+    SetKey,
+    SetLevel,
+    SetMaster,
+    SetMood,
+    SetMute,
+    SetPan,
+    SetSend,
+    SetSolo,
+    SetTempo,
+    SetTone,
+    Stop,
+    parse_held_chord,
+)
+from jamd.live.session import Session, Transport
+from jamd.live.tempo import TempoMap
+from jamd.styles.library import StyleLibrary
+from jamd.styles.model import Style
+from jamd.theory import Chord, Key, parse_key
+
+log = logging.getLogger("jamd.live")
+
+DELAY_BEATS = 0.75  # the tempo-synced echo: a dotted eighth
+TILT_DB = 12.0  # the mood's high shelf spans -6..+6 dB
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSettings:
+    """How the live set runs (``[live]`` in the config)."""
+
+    song_seconds: float = 180.0
+    count_in_bars: int = 1
+    genre_change: Boundary = Boundary.SECTION
+    after_song: str = "next"  # or "stop"
+    autoplay: bool = True
+
+
+@dataclass(frozen=True)
+class LiveSong:
+    """A song being played: its plan, arrangement and loaded patches (one per part)."""
+
+    number: int
+    seed: int
+    style: Style
+    plan: SongPlan
+    arrangement: Arrangement
+    patches: Mapping[str, Patch]
+    new_tempo: float | None = None  # a genre's own tempo, taken on the song's first bar
+
+    @property
+    def genre(self) -> str:
+        return self.plan.params.genre
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where planning goes on: the song's next bar (negative: count-in bars still to play),
+    the composer's state, and what the performer asked of the next bar."""
+
+    song: LiveSong
+    bar: int
+    state: BarState = field(default_factory=BarState)
+    fill: bool = False  # end the next bar with a fill
+    restrike: bool = False  # what was held into the next bar was cut: strike it again
+    hold: Chord | None = None  # the performer's chord, in place of the plan's
+    stop_after_song: bool = False
+
+    @property
+    def starts_section(self) -> bool:
+        if self.bar <= 0:
+            return True
+        return self.song.plan.section_at(self.bar).start_bar == self.bar
+
+
+@dataclass(frozen=True)
+class PlannedBar:
+    """A bar handed to the engine, with the cursor it was planned from (to plan it again)."""
+
+    number: int  # bars since the transport first started
+    start_beat: float
+    beats: int
+    song: LiveSong
+    song_bar: int | None  # None: a count-in bar
+    events: tuple[NoteEvent, ...]  # beats from the transport's start
+    before: Cursor
+    patches: Mapping[str, Patch]  # what each lane plays during the bar
+
+    @property
+    def end_beat(self) -> float:
+        return self.start_beat + self.beats
+
+    @property
+    def label(self) -> str:
+        if self.song_bar is None:
+            return "count-in"
+        return self.song.plan.section_at(self.song_bar).label
+
+    @property
+    def chord(self) -> str:
+        if self.song_bar is None:
+            return ""
+        if self.before.hold is not None:
+            return self.before.hold.symbol
+        return self.song.plan.chords[self.song_bar].symbol
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """Where an accepted command lands."""
+
+    command: Command
+    at: int  # engine sample
+    bar: int | None = None  # the bar number it lands on, for bar and section boundaries
+    beat: float | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A change for a bar not planned yet: the first bar from ``after`` (or the first that
+    starts a section, for section boundaries)."""
+
+    after: int
+    boundary: Boundary
+    change: Callable[["Cursor"], "Cursor"]
+    description: str
+
+
+Listener = Callable[[Session, Session], None]
+
+
+class Conductor:
+    """Owns the session and the plan; one task calls ``apply`` and ``tick``."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        styles: StyleLibrary,
+        patches: PatchLibrary,
+        session: Session,
+        settings: LiveSettings = LiveSettings(),
+    ) -> None:
+        self.engine = engine
+        self.styles = styles
+        self.patch_library = patches
+        self.settings = settings
+        self.session = session
+        self.listeners: list[Listener] = []
+        self._map: TempoMap | None = None
+        self._bars: list[PlannedBar] = []
+        self._cursor: Cursor | None = None
+        self._resume: Cursor | None = None
+        self._pending: list[_Pending] = []
+        self._next_number = 0
+        self._patches_before: Mapping[str, Patch] = MappingProxyType({})
+        self._song: LiveSong | None = None  # the song the session is in (playing or not)
+        self._loaded: dict[str, Patch] = {}
+        self._songs_started = 0
+        self._position = 0
+        self._start_beat = 0.0  # where the next planned bar starts, when none is planned
+        # what new songs are made in: the session shows what plays now, and changes that wait
+        # for a boundary set these when they land
+        self._genre = session.genre
+        self._key = parse_key(session.key)
+
+    # -- start, tick --------------------------------------------------------------------------
+
+    def start(self, position: int) -> None:
+        """Set the engine's mixer and start the first song (playing, if ``autoplay``)."""
+        self._position = position
+        self._song = self._new_song(self._genre, self.session.seed)
+        self._apply_mixer()
+        self.engine.set_tilt(self._tilt(self.session.mood))
+        self.engine.set_delay_time(DELAY_BEATS * 60.0 / self.session.tempo)
+        self.engine.prepare(self._song.patches.values())
+        self._prepare_kits(self._song.style)
+        if self.settings.autoplay:
+            self._play(position)
+        self._publish()
+
+    def tick(self, position: int) -> None:
+        """Plan ahead of ``position`` and bring the session's "now" up to date."""
+        self._position = position
+        if self._map is not None:
+            while len(self._bars) > 1 and self._start_sample(self._bars[1]) <= position:
+                finished = self._bars.pop(0)
+                self._patches_before = finished.patches
+            self._plan_ahead(position)
+            if self._bars:
+                self._map.forget_before(self._bars[0].start_beat)
+        self._publish()
+
+    @property
+    def horizon(self) -> int:
+        """Plans reach this far past the clock: the engine's lead plus a bar."""
+        bar = (self._song.plan.beats_per_bar if self._song else 4) * 60.0 / self.session.tempo
+        return self.engine.lead + math.ceil(bar * self.engine.sample_rate)
+
+    def _plan_ahead(self, position: int) -> None:
+        assert self._map is not None
+        while self._cursor is not None:
+            if self._bars and self._end_sample(self._bars[-1]) >= position + self.horizon:
+                break
+            self._plan_next()
+
+    # -- commands -----------------------------------------------------------------------------
+
+    def apply(self, command: Command, position: int) -> Outcome:
+        """Take a command: it lands on its boundary; ``CommandError`` if it cannot be taken
+        (nothing changes then)."""
+        self._position = position
+        if self._map is not None:
+            self._plan_ahead(position)
+        outcome = self._dispatch(command, position)
+        self._publish()
+        log.debug("%s: %s", command, outcome.detail)
+        return outcome
+
+    def _dispatch(self, command: Command, position: int) -> Outcome:
+        now = position + self.engine.lead
+        match command:
+            case SetLevel(part=part, db=db):
+                return self._mix(command, now, part, level_db=db)
+            case SetPan(part=part, pan=pan):
+                return self._mix(command, now, part, pan=pan)
+            case SetMute(part=part, muted=muted):
+                return self._mix(command, now, part, muted=muted)
+            case SetSolo(part=part, soloed=soloed):
+                return self._mix(command, now, part, soloed=soloed)
+            case SetSend(part=part, send=send, amount=amount):
+                return self._mix(command, now, part, **{send: amount})
+            case SetTone(part=part, brightness=brightness):
+                self.session = self.session.with_part(part, tone=brightness)
+                self.engine.set_tone(part, self.session.mixer[part].tone_factor)
+                return Outcome(command, now, detail="now")
+            case SetMaster(db=db):
+                self.session = replace(self.session, master_db=db)
+                self.engine.set_master(self.session.master_level)
+                return Outcome(command, now, detail="now")
+            case SetMood(mood=mood):
+                self.session = replace(self.session, mood=mood)
+                self.engine.set_tilt(self._tilt(mood))
+                return Outcome(command, now, detail="now")
+            case SetTempo(bpm=bpm):
+                return self._set_tempo(command, bpm, now)
+            case Stop():
+                return self._stop(command, now)
+            case Panic():
+                self._reschedule_from(now, cut=True)
+                return Outcome(command, now, detail="now")
+            case Play():
+                return self._play_command(command, position)
+            case Continue():
+                return self._continue(command, position)
+        return self._musical(command, position)
+
+    def _musical(self, command: Command, position: int) -> Outcome:
+        """Commands that change what is composed from their boundary on."""
+        change, description = self._change_for(command)
+        boundary = command.boundary
+        if isinstance(command, SetGenre):
+            boundary = self.settings.genre_change
+        if not self.playing:
+            if isinstance(command, Ending):
+                return Outcome(command, position, detail="already stopped")
+            # the change waits in the cursor the music will continue from
+            self._resume = change(self._resume or self._start_cursor())
+            return Outcome(command, position, detail=f"{description} when the music starts")
+        return self._at_boundary(command, boundary, change, description, position)
+
+    def _change_for(self, command: Command) -> tuple[Callable[[Cursor], Cursor], str]:
+        session = self.session
+        match command:
+            case SetKey(key=key):
+                return lambda c: self._rekeyed(c, key), f"key {key.name}"
+            case SetChord(chord=text):
+                hold = None if text is None else parse_held_chord(text, self._key)
+                self.session = replace(session, chord_hold=text)
+                return (
+                    lambda c: replace(c, hold=hold, state=replace(c.state, melody=None)),
+                    f"chord {hold.symbol}" if hold else "the song's own chords",
+                )
+            case SetEnergy(energy=energy):
+                self.session = replace(session, energy=energy)
+                return lambda c: self._re_energised(c, energy), f"energy {energy:g}"
+            case Fill():
+                return lambda c: replace(c, fill=True), "a fill"
+            case NextSection():
+                return self._next_section, "the next section"
+            case GotoSection(name=name):
+                self._find_section(self._planning_song(), name)  # errors now, not at the bar
+                return lambda c: self._goto(c, name), f"section {name}"
+            case Ending():
+                self.session = replace(session, transport=Transport.ENDING)
+                return self._ending, "the ending"
+            case Regenerate(seed=seed):
+                new_seed = seed if seed is not None else random.randrange(1, 2**31)
+                genre = self._genre
+                return lambda c: self._new_song_at_same_kind(c, genre, new_seed), (
+                    f"a new song (seed {new_seed})"
+                )
+            case SetGenre(genre=genre):
+                style = self._check_genre(genre)
+                self._prepare_kits(style)
+                seed = _next_seed(session.seed)
+                return lambda c: self._new_song_at_same_kind(c, genre, seed), f"genre {genre}"
+        raise CommandError(f"{type(command).__name__} is not a command the conductor knows")
+
+    def _at_boundary(
+        self,
+        command: Command,
+        boundary: Boundary,
+        change: Callable[[Cursor], Cursor],
+        description: str,
+        position: int,
+    ) -> Outcome:
+        earliest = position + self.engine.lead
+        index = next(
+            (i for i, bar in enumerate(self._bars) if self._start_sample(bar) >= earliest),
+            len(self._bars),
+        )
+        if boundary is Boundary.SECTION:
+            index = next(
+                (i for i in range(index, len(self._bars)) if self._bars[i].before.starts_section),
+                len(self._bars),
+            )
+        if index < len(self._bars):
+            bar = self._bars[index]
+            self._replan_from(index, change)
+            at = self._start_sample(bar)
+            label = self._bars[index].label if index < len(self._bars) else "the end"
+            detail = f"{description} on bar {bar.number + 1} ({label})"
+            return Outcome(command, at, bar.number, bar.start_beat, detail)
+        after = self._next_number
+        self._pending.append(_Pending(after, boundary, change, description))
+        where = "the next section" if boundary is Boundary.SECTION else f"bar {after + 1}"
+        self._publish_pending()
+        return Outcome(command, earliest, after, None, f"{description} at {where}")
+
+    def _mix(self, command: Command, now: int, part: str, **changes: object) -> Outcome:
+        self.session = self.session.with_part(part, **changes)
+        self._apply_mixer()
+        return Outcome(command, now, detail="now")
+
+    def _apply_mixer(self) -> None:
+        for part, fader in self.session.faders().items():
+            self.engine.set_fader(part, fader)
+        for part, mix in self.session.mixer.items():
+            self.engine.set_tone(part, mix.tone_factor)
+        self.engine.set_master(self.session.master_level)
+
+    @staticmethod
+    def _tilt(mood: float) -> float:
+        return (mood - 0.5) * TILT_DB
+
+    # -- transport ----------------------------------------------------------------------------
+
+    def _start_cursor(self) -> Cursor:
+        song = self._song or self._new_song(self._genre, self.session.seed)
+        return Cursor(song, -self.settings.count_in_bars)
+
+    def _play(self, position: int) -> None:
+        """Start from the top of the session's song, after a count-in."""
+        self._start_at(self._start_cursor(), position)
+
+    @property
+    def playing(self) -> bool:
+        return self._map is not None and (self._cursor is not None or bool(self._bars))
+
+    def _start_at(self, cursor: Cursor, position: int) -> None:
+        start = position + self.engine.lead
+        if self._map is None:
+            self._map = TempoMap(self.engine.sample_rate, start, self.session.tempo)
+            self._start_beat = 0.0
+        else:
+            self._map.resume(self._start_beat, start, self.session.tempo)
+        self._bars = []
+        self._cursor = cursor
+        self._resume = None
+        self.session = replace(self.session, transport=Transport.PLAYING)
+        self.engine.set_delay_time(DELAY_BEATS * 60.0 / self.session.tempo)
+        self._plan_ahead(position)
+
+    def _play_command(self, command: Command, position: int) -> Outcome:
+        if not self.playing:
+            self._play(position)
+            return Outcome(command, position + self.engine.lead, detail="from the top")
+        song = self._planning_song()
+        return self._at_boundary(
+            command, Boundary.BAR, lambda _: Cursor(song, 0), "the top of the song", position
+        )
+
+    def _continue(self, command: Command, position: int) -> Outcome:
+        if self.playing:
+            return Outcome(command, position, detail="already playing")
+        cursor = self._resume or self._start_cursor()
+        self._start_at(replace(cursor, restrike=True), position)
+        return Outcome(command, position + self.engine.lead, detail="from where it stopped")
+
+    def _stop(self, command: Command, at: int) -> Outcome:
+        if not self.playing:
+            return Outcome(command, at, detail="already stopped")
+        self.engine.release(at)
+        playing = next(
+            (i for i, bar in enumerate(self._bars) if self._end_sample(bar) > at),
+            len(self._bars) - 1,
+        )
+        if playing + 1 < len(self._bars):
+            self._resume = self._bars[playing + 1].before
+            self._start_beat = self._bars[playing + 1].start_beat
+        else:
+            self._resume = self._cursor
+            self._start_beat = self._bars[-1].end_beat if self._bars else self._start_beat
+        if self._bars:
+            self._patches_before = self._bars[max(playing, 0)].patches
+        for pending in self._pending:  # what waited for a bar waits for the music instead
+            if self._resume is not None:
+                self._resume = pending.change(self._resume)
+        self._pending = []
+        self._publish_pending()
+        self._bars = []
+        self._cursor = None
+        self.session = replace(self.session, transport=Transport.STOPPED)
+        return Outcome(command, at, detail="now")
+
+    def stop(self, position: int) -> None:
+        """Stop the music (shutting down): held notes release, nothing more is planned."""
+        self._stop(Stop(), position + self.engine.lead)
+        self._publish()
+
+    # -- tempo --------------------------------------------------------------------------------
+
+    def _set_tempo(self, command: Command, bpm: float, now: int) -> Outcome:
+        self.session = replace(self.session, tempo=bpm)
+        if not self.playing or self._map is None:
+            return Outcome(command, now, detail=f"{bpm:g} BPM when the music starts")
+        beat = math.ceil(self._map.beat_at(now) - 1e-9)
+        self._map.change(beat, bpm)
+        self.engine.set_delay_time(DELAY_BEATS * 60.0 / bpm)
+        at = round(self._map.sample_at(beat))
+        self._reschedule_from(at, cut=False)
+        return Outcome(command, at, beat=beat, detail=f"{bpm:g} BPM from beat {beat + 1:g}")
+
+    def _reschedule_from(self, at: int, *, cut: bool) -> None:
+        """Send the planned notes from sample ``at`` again (the tempo map moved them, or a
+        panic cut them). Patch changes there are sent again too."""
+        if cut:
+            self.engine.release(at)
+        else:
+            self.engine.retract(at)
+        previous = self._patches_before
+        for bar in self._bars:
+            if self._start_sample(bar) >= at:
+                self._change_patches(previous, bar)
+            notes = [n for n in self._notes(bar.events) if n.start >= at]
+            if notes:
+                self.engine.schedule(notes)
+            previous = bar.patches
+
+    # -- planning -----------------------------------------------------------------------------
+
+    def _replan_from(self, index: int, change: Callable[[Cursor], Cursor]) -> None:
+        """Take back the planned bars from ``index`` and plan them again, changed."""
+        bar = self._bars[index]
+        self.engine.release(self._start_sample(bar))
+        self._bars = self._bars[:index]
+        self._next_number = bar.number
+        self._start_beat = bar.start_beat
+        self._cursor = change(replace(bar.before, restrike=True))
+        self._plan_ahead(self._position)
+
+    def _plan_next(self) -> None:
+        cursor = self._cursor
+        assert cursor is not None
+        assert self._map is not None
+        number = self._next_number
+        cursor = self._apply_pending(cursor, number)
+        if cursor is None:
+            self._cursor = None
+            return
+        start_beat = self._bars[-1].end_beat if self._bars else self._start_beat
+        first_of_song = not self._bars or self._bars[-1].song is not cursor.song
+        if first_of_song and cursor.song.new_tempo is not None:
+            self._map.change(start_beat, cursor.song.new_tempo)
+            self.session = replace(self.session, tempo=cursor.song.new_tempo)
+            self.engine.set_delay_time(DELAY_BEATS * 60.0 / cursor.song.new_tempo)
+        bar, following = self._compose(cursor, number, start_beat)
+        previous = self._bars[-1].patches if self._bars else self._patches_before
+        self._change_patches(previous, bar)
+        notes = self._notes(bar.events)
+        if notes:
+            self.engine.schedule(notes)
+        self._bars.append(bar)
+        self._cursor = following
+        self._next_number = number + 1
+        if following is not None and following.song is not cursor.song:
+            self.engine.prepare(following.song.patches.values())
+
+    def _apply_pending(self, cursor: Cursor, number: int) -> Cursor | None:
+        still: list[_Pending] = []
+        result: Cursor | None = cursor
+        for pending in self._pending:
+            due = number >= pending.after and (
+                pending.boundary is not Boundary.SECTION or cursor.starts_section
+            )
+            if due and result is not None:
+                result = pending.change(replace(result, restrike=True))
+            else:
+                still.append(pending)
+        if len(still) != len(self._pending):
+            self._pending = still
+            self._publish_pending()
+        return result
+
+    def _compose(
+        self, cursor: Cursor, number: int, start_beat: float
+    ) -> tuple[PlannedBar, Cursor | None]:
+        song = cursor.song
+        plan = song.plan
+        if cursor.bar < 0:
+            events = tuple(count_in(plan.beats_per_bar, start_beat))
+            bar = PlannedBar(
+                number, start_beat, plan.beats_per_bar, song, None, events, cursor, song.patches
+            )
+            return bar, replace(cursor, bar=cursor.bar + 1, fill=False, restrike=False)
+        held = _held(plan, cursor.hold, cursor.bar)
+        composed, state = compose_bar(
+            held,
+            song.style,
+            song.arrangement,
+            cursor.bar,
+            cursor.state,
+            seed=song.seed,
+            fill=cursor.fill,
+            restrike=cursor.restrike,
+        )
+        offset = start_beat - plan.bar_start(cursor.bar)
+        events = tuple(replace(event, start=event.start + offset) for event in composed)
+        bar = PlannedBar(
+            number, start_beat, plan.beats_per_bar, song, cursor.bar, events, cursor, song.patches
+        )
+        if cursor.bar + 1 < plan.total_bars:
+            following = replace(cursor, bar=cursor.bar + 1, state=state, fill=False, restrike=False)
+            return bar, following
+        return bar, self._after_song(cursor)
+
+    def _after_song(self, cursor: Cursor) -> Cursor | None:
+        """After a song's final bar: a count-in and a new song, or the end of the music."""
+        if cursor.stop_after_song or self.settings.after_song == "stop":
+            return None
+        song = cursor.song
+        seed = _next_seed(song.seed)
+        new = self._new_song(self._genre, seed)
+        return Cursor(new, -self.settings.count_in_bars)
+
+    def _notes(self, events: tuple[NoteEvent, ...]) -> list[Note]:
+        assert self._map is not None
+        sample_at = self._map.sample_at
+        notes = []
+        for event in events:
+            start = round(sample_at(event.start))
+            end = max(start + 1, round(sample_at(event.end)))
+            notes.append(
+                Note(event.part.value, start, end, float(event.pitch), event.velocity / 127)
+            )
+        return notes
+
+    def _change_patches(self, previous: Mapping[str, Patch], bar: PlannedBar) -> None:
+        at = self._start_sample(bar)
+        for lane, patch in bar.patches.items():
+            if previous.get(lane) != patch:
+                self.engine.change_patch(lane, patch, at)
+
+    def _start_sample(self, bar: PlannedBar) -> int:
+        assert self._map is not None
+        return round(self._map.sample_at(bar.start_beat))
+
+    def _end_sample(self, bar: PlannedBar) -> int:
+        assert self._map is not None
+        return round(self._map.sample_at(bar.end_beat))
+
+    # -- songs --------------------------------------------------------------------------------
+
+    def _planning_song(self) -> LiveSong:
+        if self._cursor is not None:
+            return self._cursor.song
+        if self._bars:
+            return self._bars[-1].song
+        assert self._song is not None
+        return self._song
+
+    def _new_song(self, genre: str, seed: int) -> LiveSong:
+        style = self.styles.get(genre)
+        session = self.session
+        tempo = session.tempo
+        new_tempo = None
+        if not style.tempo.min <= tempo <= style.tempo.max and genre != self._current_genre():
+            tempo = new_tempo = style.tempo.default  # a genre outside its range takes its own
+        params = SongParams(
+            genre=genre,
+            key=self._key,
+            tempo=tempo,
+            duration=self.settings.song_seconds,
+            seed=seed,
+            energy=session.energy,
+        )
+        plan = plan_song(params, style, random.Random(seed))
+        arrangement = arrange(plan, style, seed)
+        self._songs_started += 1
+        patches = self._load(arrangement)
+        return LiveSong(self._songs_started, seed, style, plan, arrangement, patches, new_tempo)
+
+    def _current_genre(self) -> str:
+        return self._song.genre if self._song else self._genre
+
+    def _load(self, arrangement: Arrangement) -> Mapping[str, Patch]:
+        """The arrangement's patches; a lane whose patch fails to load keeps the one it has."""
+        loaded: dict[str, Patch] = {}
+        for part, name in arrangement.patches.items():
+            patch = self._patch(name)
+            if patch is not None:
+                loaded[part.value] = patch
+        return MappingProxyType(loaded)
+
+    def _patch(self, name: str) -> Patch | None:
+        if name not in self._loaded:
+            try:
+                self._loaded[name] = self.patch_library.load(name)
+            except PatchError as error:
+                log.error("patch %s cannot be used, its lane keeps its patch: %s", name, error)
+                return None
+        return self._loaded[name]
+
+    def _prepare_kits(self, style: Style) -> None:
+        """Let the engine synthesize the genre's kits early: a kit's first use costs 0.2 s."""
+        kits = [self._patch(choice.patch) for choice in style.instruments.drums]
+        self.engine.prepare(kit for kit in kits if kit is not None)
+
+    def _rekeyed(self, cursor: Cursor, key: Key) -> Cursor:
+        self._key = key
+        song = cursor.song
+        params = replace(song.plan.params, key=key)
+        plan = plan_song(params, song.style, random.Random(song.seed))
+        arrangement = arrange(plan, song.style, song.seed, patches=song.arrangement.patches)
+        new = replace(song, plan=plan, arrangement=arrangement)
+        hold = cursor.hold
+        if self.session.chord_hold is not None:
+            hold = parse_held_chord(self.session.chord_hold, key)
+        return replace(cursor, song=new, hold=hold, state=replace(cursor.state, melody=None))
+
+    def _re_energised(self, cursor: Cursor, energy: float) -> Cursor:
+        song = cursor.song
+        params = replace(song.plan.params, energy=energy)
+        plan = plan_song(params, song.style, random.Random(song.seed))
+        arrangement = arrange(plan, song.style, song.seed, patches=song.arrangement.patches)
+        return replace(cursor, song=replace(song, plan=plan, arrangement=arrangement))
+
+    def _next_section(self, cursor: Cursor) -> Cursor:
+        plan = cursor.song.plan
+        index = plan.section_index(max(cursor.bar, 0)) + (1 if cursor.bar >= 0 else 0)
+        if index >= len(plan.sections):
+            following = self._after_song(cursor)
+            return following if following is not None else replace(cursor, bar=plan.total_bars - 1)
+        return replace(cursor, bar=plan.sections[index].start_bar)
+
+    def _goto(self, cursor: Cursor, name: str) -> Cursor:
+        try:
+            section = self._find_section(cursor.song, name, after=cursor.bar)
+        except CommandError as error:  # the song changed since the command was checked
+            log.warning("goto %s: %s", name, error)
+            return cursor
+        return replace(cursor, bar=section.start_bar)
+
+    def _find_section(self, song: LiveSong, name: str, after: int = -1) -> Section:
+        sections = song.plan.sections
+        for section in sections:
+            if section.label == name:
+                return section
+        kinds = [s for s in sections if s.kind.value == name]
+        if kinds:
+            return next((s for s in kinds if s.start_bar > after), kinds[0])
+        names = sorted({s.label for s in sections} | {s.kind.value for s in sections})
+        hint = difflib.get_close_matches(name, names, n=1)
+        suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
+        known = ", ".join(s.label for s in sections)
+        raise CommandError(f"no section '{name}' in this song{suggestion} (sections: {known})")
+
+    def _ending(self, cursor: Cursor) -> Cursor:
+        plan = cursor.song.plan
+        last = plan.sections[-1]
+        bar = cursor.bar
+        if last.kind is SectionKind.OUTRO and bar < last.start_bar:
+            bar = last.start_bar
+        elif last.kind is not SectionKind.OUTRO:
+            bar = max(bar, plan.total_bars - 1)
+        return replace(cursor, bar=max(bar, 0), stop_after_song=True)
+
+    def _new_song_at_same_kind(self, cursor: Cursor, genre: str, seed: int) -> Cursor:
+        """A new song that picks up at the section kind the old one would have played (from
+        its top if it has none; after the count-in if one was about to play)."""
+        self._genre = genre
+        song = self._new_song(genre, seed)
+        if cursor.bar < 0:
+            return Cursor(song, cursor.bar, stop_after_song=cursor.stop_after_song)
+        kind = cursor.song.plan.section_at(cursor.bar).kind
+        same = next((s for s in song.plan.sections if s.kind is kind), None)
+        start = same.start_bar if same is not None else 0
+        return Cursor(song, start, stop_after_song=cursor.stop_after_song)
+
+    def _check_genre(self, genre: str) -> Style:
+        try:
+            return self.styles.get(genre)
+        except InputError as error:
+            raise CommandError(str(error)) from None
+
+    # -- the session --------------------------------------------------------------------------
+
+    def _publish_pending(self) -> None:
+        self.session = replace(
+            self.session, pending=tuple(pending.description for pending in self._pending)
+        )
+
+    def _publish(self) -> None:
+        """Bring "what plays now" up to date and tell the listeners if anything changed."""
+        if (
+            self._cursor is None
+            and self._bars
+            and self._end_sample(self._bars[-1]) <= self._position
+        ):  # the last bar of an ending has played: the music stops
+            self._patches_before = self._bars[-1].patches
+            self._start_beat = self._bars[-1].end_beat
+            self._bars = []
+        session = self.session
+        now = self._now_playing()
+        if now is not None:
+            self._song = now.song
+            session = replace(
+                session,
+                genre=now.song.genre,
+                key=now.song.plan.key.name,
+                song=now.song.number,
+                seed=now.song.seed,
+                section=now.label,
+                bar=(now.song_bar + 1) if now.song_bar is not None else 0,
+                bars=now.song.plan.total_bars,
+                chord=now.chord,
+            )
+        if not self.playing:
+            session = replace(
+                session,
+                genre=self._genre,
+                key=self._key.name,
+                transport=Transport.STOPPED,
+                section="",
+                bar=0,
+                chord="",
+            )
+        old, self.session = self.session, session
+        if old != session:
+            for listener in list(self.listeners):
+                listener(old, session)
+
+    def _now_playing(self) -> PlannedBar | None:
+        if self._map is None:
+            return None
+        for bar in self._bars:
+            if self._start_sample(bar) <= self._position < self._end_sample(bar):
+                return bar
+        return None
+
+    @property
+    def planned(self) -> tuple[PlannedBar, ...]:
+        return tuple(self._bars)
+
+    @property
+    def tempo_map(self) -> TempoMap | None:
+        return self._map
+
+
+def _held(plan: SongPlan, hold: Chord | None, bar: int) -> SongPlan:
+    """The plan with the performer's chord from ``bar`` to the end (so the melody planned over
+    it agrees with every bar it holds)."""
+    if hold is None:
+        return plan
+    chords = list(plan.chords)
+    chords[bar:] = [BarChord(hold.symbol, hold)] * (len(chords) - bar)
+    return dataclasses.replace(plan, chords=tuple(chords))
+
+
+def _next_seed(seed: int) -> int:
+    return random.Random(f"{seed}:next").randrange(1, 2**31)
