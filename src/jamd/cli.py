@@ -8,9 +8,15 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from jamd import __version__
+from jamd.engine.backends import BACKENDS
 from jamd.errors import InputError
+from jamd.logs import LEVELS
+
+if TYPE_CHECKING:
+    from jamd.settings import Settings
 
 EXIT_INPUT = 2
 
@@ -60,7 +66,61 @@ def build_parser() -> argparse.ArgumentParser:
         help="extra directory of genre files (may repeat)",
     )
     render.set_defaults(handler=_render)
+
+    run = commands.add_parser(
+        "run",
+        help="play live: the daemon (systemd service or a terminal)",
+        description="Play endlessly, song after song, steered live. SIGTERM or Ctrl-C fades out "
+        "and stops; SIGHUP reloads the config and the patches without a gap.",
+    )
+    _settings_arguments(run)
+    audio = run.add_argument_group("audio")
+    audio.add_argument("--audio", choices=BACKENDS, help="audio backend (audio.backend)")
+    audio.add_argument("--engine", choices=("process", "inline"), help="audio.engine")
+    audio.add_argument("--sample-rate", type=int, help="Hz (audio.sample_rate)")
+    audio.add_argument("--buffer-size", type=int, help="frames (audio.buffer_size)")
+    audio.add_argument("--jack-client", help="JACK client name (audio.jack_client)")
+    audio.add_argument("--jack-server", help="JACK server name (audio.jack_server)")
+    audio.add_argument("--record", metavar="FILE", help="record the master to a WAV file")
+    audio.add_argument("--record-stems", metavar="DIR", help="record each part to DIR/<part>.wav")
+    music = run.add_argument_group("music (where it starts; all can change live)")
+    music.add_argument("--genre", help="music.genre")
+    music.add_argument("--key", help="music.key, e.g. F#m")
+    music.add_argument("--tempo", type=float, help="music.tempo, BPM")
+    music.add_argument("--energy", type=float, help="music.energy, 0..1")
+    music.add_argument("--seed", type=int, help="music.seed: the first song's seed")
+    run.set_defaults(handler=_run)
+
+    config = commands.add_parser(
+        "config",
+        help="print the effective configuration (secrets masked)",
+        description="Print the configuration jamd run would use, after the file, the "
+        "environment (JAMD_SECTION__KEY) and --set; errors exit with status 2.",
+    )
+    _settings_arguments(config)
+    config.set_defaults(handler=_config)
+
+    doctor = commands.add_parser(
+        "doctor",
+        help="check the audio, JACK, realtime limits, MIDI and the config",
+        description="Check what jamd needs from this machine and say what to fix; exit status "
+        "1 if something the config asks for cannot work.",
+    )
+    _settings_arguments(doctor)
+    doctor.set_defaults(handler=_doctor)
     return parser
+
+
+def _settings_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, metavar="FILE", help="config file (TOML)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override one setting, e.g. --set music.tempo=128 (may repeat)",
+    )
+    parser.add_argument("--log-level", choices=LEVELS, help="log.level")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -125,6 +185,85 @@ def _render(arguments: argparse.Namespace) -> int:
     files = ", ".join(str(path) for path in result.written)
     print(f"wrote {files} in {result.seconds:.2f} s{speed}")
     return 0
+
+
+_FLAGS = {
+    "audio": "audio.backend",
+    "engine": "audio.engine",
+    "sample_rate": "audio.sample_rate",
+    "buffer_size": "audio.buffer_size",
+    "jack_client": "audio.jack_client",
+    "jack_server": "audio.jack_server",
+    "record": "record.master",
+    "record_stems": "record.stems",
+    "genre": "music.genre",
+    "key": "music.key",
+    "tempo": "music.tempo",
+    "energy": "music.energy",
+    "seed": "music.seed",
+    "log_level": "log.level",
+}
+
+
+def _load(arguments: argparse.Namespace) -> tuple["Settings", dict[str, object]]:
+    from jamd.settings import load_settings, parse_assignment  # noqa: PLC0415
+
+    overrides: dict[str, object] = dict(parse_assignment(text) for text in arguments.set)
+    for flag, dotted in _FLAGS.items():
+        value = getattr(arguments, flag, None)
+        if value is not None:
+            overrides[dotted] = value
+    return load_settings(arguments.config, overrides=overrides), overrides
+
+
+def _run(arguments: argparse.Namespace) -> int:
+    import asyncio  # noqa: PLC0415
+
+    from jamd.app.daemon import (  # noqa: PLC0415
+        check_settings,
+        libraries,
+        resolve_recording,
+        run_daemon,
+    )
+    from jamd.logs import configure_logging  # noqa: PLC0415
+    from jamd.settings import SettingsError  # noqa: PLC0415
+
+    settings, overrides = _load(arguments)
+    problems = check_settings(settings, libraries(settings)[0])
+    if problems:
+        raise SettingsError(problems)
+    recording = resolve_recording(settings.record.master, settings.record.stems)
+    configure_logging(settings.log.level)
+    return asyncio.run(
+        run_daemon(settings, config=arguments.config, overrides=overrides, recording=recording)
+    )
+
+
+def _config(arguments: argparse.Namespace) -> int:
+    from jamd.app.daemon import check_settings, libraries  # noqa: PLC0415
+    from jamd.settings import SettingsError, dump_settings  # noqa: PLC0415
+
+    settings, _ = _load(arguments)
+    problems = check_settings(settings, libraries(settings)[0])
+    if problems:
+        raise SettingsError(problems)
+    print(dump_settings(settings), end="")
+    return 0
+
+
+def _doctor(arguments: argparse.Namespace) -> int:
+    from jamd.app.doctor import diagnose  # noqa: PLC0415
+    from jamd.logs import configure_logging  # noqa: PLC0415
+
+    configure_logging("error")
+    settings, _ = _load(arguments)
+    findings = diagnose(settings, arguments.config)
+    for finding in findings:
+        print(finding)
+    failed = sum(finding.level == "fail" for finding in findings)
+    warned = sum(finding.level == "warn" for finding in findings)
+    print(f"{failed} to fix, {warned} to consider" if failed or warned else "all good")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -49,9 +49,22 @@ def validation_messages(
             messages.append(f"{'.'.join([*map(str, shown), key])}: must be one of {expected}{got}")
         elif item["type"] == "missing":
             messages.append(f"{where}: required")
+        elif item["type"] in _BOUNDS:
+            phrase, key = _BOUNDS[item["type"]]
+            limit = item.get("ctx", {}).get(key)
+            shown_limit = f"{limit:g}" if isinstance(limit, int | float) else str(limit)
+            messages.append(f"{where}: must be {phrase} {shown_limit}, got {item['input']!r}")
         else:
             messages.append(f"{where}: {_lower_first(item['msg'])}, got {item['input']!r}")
     return messages
+
+
+_BOUNDS = {
+    "greater_than_equal": ("at least", "ge"),
+    "less_than_equal": ("at most", "le"),
+    "greater_than": ("more than", "gt"),
+    "less_than": ("less than", "lt"),
+}
 
 
 def _unknown_key(unknown: str, allowed: list[str]) -> str:

@@ -7,7 +7,7 @@ process, which drives an engine in another process, never pays for it.
 """
 
 from jamd.engine.backends import BACKENDS, AudioSpec, AudioUnavailable
-from jamd.engine.interface import Engine, EngineStats, Fader
+from jamd.engine.interface import Engine, EngineStats, Fader, Recording
 from jamd.engine.notes import Note
 from jamd.engine.patches import (
     DrumKitPatch,
@@ -31,6 +31,7 @@ __all__ = [
     "Patch",
     "PatchError",
     "PatchLibrary",
+    "Recording",
     "default_patch_dirs",
     "load_patch_file",
     "parse_patch",

@@ -92,7 +92,7 @@ def _prepare_jack_environment(server_name: str) -> None:
         os.environ["JACK_DEFAULT_SERVER"] = server_name
 
 
-def _import_jack() -> Any:
+def import_jack() -> Any:
     """The JACK-Client module, with libjack's messages sent to our log; None without libjack."""
     try:
         import jack  # noqa: PLC0415  (libjack is optional: PortAudio users may not have it)
@@ -107,7 +107,7 @@ def _import_jack() -> Any:
 def jack_server_running(server_name: str = "") -> bool:
     """Whether a JACK server answers (never starting one)."""
     _prepare_jack_environment(server_name)
-    jack = _import_jack()
+    jack = import_jack()
     if jack is None:
         return False
     try:
@@ -171,7 +171,7 @@ class JackBackend:
     def __init__(self, spec: AudioSpec) -> None:
         _prepare_jack_environment(spec.jack_server)
         server_label = spec.jack_server or "default"
-        jack = _import_jack()
+        jack = import_jack()
         if jack is None:
             raise AudioUnavailable(
                 "audio.backend = jack, but libjack is not installed (Debian: apt install jackd2, "

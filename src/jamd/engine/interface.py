@@ -7,6 +7,7 @@ arrive at least ``lead`` samples before the clock gets there; the conductor plan
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from jamd.engine.notes import Note
@@ -25,6 +26,15 @@ class Fader:
     reverb: float | None = None
     delay: float | None = None
     muted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Recording:
+    """What to record of the live output: the master to ``master``, each lane plus ``fx`` into
+    the directory ``stems``."""
+
+    master: Path | None = None
+    stems: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)

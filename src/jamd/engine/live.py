@@ -25,7 +25,7 @@ from types import TracebackType
 from jamd.engine.backends import AudioSpec, Backend, open_backend
 from jamd.engine.drumsynth import warm_kit
 from jamd.engine.graph import Graph
-from jamd.engine.interface import EngineStats, Fader
+from jamd.engine.interface import EngineStats, Fader, Recording
 from jamd.engine.notes import Note
 from jamd.engine.patches import DrumKitPatch, Patch
 from jamd.engine.recorder import Recorder
@@ -40,14 +40,6 @@ STEP_SECONDS = 0.005
 _GUARD_SECONDS = 0.005
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Recording:
-    """What to record: the master to ``master``, each lane plus ``fx`` into ``stems``."""
-
-    master: Path | None = None
-    stems: Path | None = None
-
-
 class LiveEngine:
     """Owns the backend (and its pyo server), the graph and the writer; see the module text."""
 
@@ -57,9 +49,10 @@ class LiveEngine:
         lanes: Sequence[str],
         *,
         delay_seconds: float,
-        recording: Recording = Recording(),
+        recording: Recording | None = None,
         backend: Backend | None = None,
     ) -> None:
+        recording = recording or Recording()
         self.backend = backend or open_backend(spec)
         self.recorder: Recorder | None = None
         try:
@@ -116,6 +109,7 @@ class LiveEngine:
         self._rewind(at)
 
     def release(self, at: int) -> None:
+        self.graph.retract(at)  # later notes and patch changes go, held notes release at ``at``
         self.graph.release_all(at)
         self._rewind(at)
 

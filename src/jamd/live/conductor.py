@@ -162,7 +162,7 @@ class PlannedBar:
 class Outcome:
     """Where an accepted command lands."""
 
-    command: Command
+    command: Command | None  # None: the conductor's own change (a reload)
     at: int  # engine sample
     bar: int | None = None  # the bar number it lands on, for bar and section boundaries
     beat: float | None = None
@@ -362,7 +362,7 @@ class Conductor:
 
     def _at_boundary(
         self,
-        command: Command,
+        command: Command | None,
         boundary: Boundary,
         change: Callable[[Cursor], Cursor],
         description: str,
@@ -481,6 +481,36 @@ class Conductor:
         """Stop the music (shutting down): held notes release, nothing more is planned."""
         self._stop(Stop(), position + self.engine.lead)
         self._publish()
+
+    # -- reload -------------------------------------------------------------------------------
+
+    def reload(self, styles: StyleLibrary, patches: PatchLibrary, position: int) -> None:
+        """New libraries (SIGHUP): songs from now on use them, and the song playing takes its
+        patches from the files again from the next bar, where they changed (a patch that no
+        longer loads keeps the old one, with an error in the log)."""
+        self.styles, self.patch_library = styles, patches
+        self._loaded.clear()
+        self._position = position
+        if not self.playing:
+            if self._song is not None:
+                self._song = self._with_patches(self._song)
+            return
+        self._plan_ahead(position)
+        song = self._planning_song()
+        if self._with_patches(song).patches == song.patches:
+            return
+        self._at_boundary(
+            None,
+            Boundary.BAR,
+            lambda c: replace(c, song=self._with_patches(c.song)),
+            "the patches as the files now say",
+            position,
+        )
+        self._publish()
+
+    def _with_patches(self, song: LiveSong) -> LiveSong:
+        fresh = {**song.patches, **self._load(song.arrangement)}
+        return replace(song, patches=MappingProxyType(fresh))
 
     # -- tempo --------------------------------------------------------------------------------
 

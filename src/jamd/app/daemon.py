@@ -1,0 +1,488 @@
+"""The daemon: the composition root of ``jamd run``.
+
+It builds everything from Settings and starts the parts in dependency order (libraries, the
+engine and its audio, the conductor, the command loop, signals), tells systemd it is ready only
+once audio runs, and stops them in reverse in ``finally``. One task, the command loop, owns the
+session: it takes commands off the bus, ticks the conductor every 5 ms, pings the watchdog.
+
+Signals: SIGTERM and SIGINT fade out (0.4 s), close everything and exit 0; SIGHUP reloads the
+config and the patches without a gap in the audio. A config that does not validate is refused
+with all its errors and the old one keeps playing.
+"""
+
+import asyncio
+import gc
+import logging
+import signal
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from jamd.app.notify import Notifier
+from jamd.engine import (
+    AudioSpec,
+    AudioUnavailable,
+    Engine,
+    PatchLibrary,
+    Recording,
+    default_patch_dirs,
+)
+from jamd.engine.interface import EngineStats
+from jamd.errors import InputError, JamdError
+from jamd.live.bus import CommandBus
+from jamd.live.commands import (
+    Boundary,
+    Command,
+    CommandError,
+    SetEnergy,
+    SetGenre,
+    SetKey,
+    SetLevel,
+    SetMaster,
+    SetMood,
+    SetMute,
+    SetPan,
+    SetSend,
+    SetTempo,
+)
+from jamd.live.conductor import Conductor, LiveSettings
+from jamd.live.session import PartMix, Session
+from jamd.logs import set_level
+from jamd.settings import PARTS, Settings, SettingsError, load_settings
+from jamd.styles.library import StyleLibrary
+from jamd.theory import parse_key
+
+log = logging.getLogger("jamd")
+
+TICK_SECONDS = 0.005
+FADE_SECONDS = 0.4
+STATUS_SECONDS = 5.0  # STATUS= is refreshed at least this often (xrun counts move)
+INLINE_SWITCH_INTERVAL = 0.0002  # with the engine in this process, pyo's callback needs the GIL
+
+
+class EngineDied(JamdError):
+    """The engine's process ended while the music should have been playing."""
+
+
+def resolve_recording(master: str, stems: str, now: datetime | None = None) -> Recording:
+    """The recording paths the settings name; a file that exists is never overwritten."""
+    stamp = now or datetime.now()
+    master_path = Path(stamp.strftime(master)).expanduser() if master else None
+    stems_path = Path(stamp.strftime(stems)).expanduser() if stems else None
+    if master_path is not None:
+        if master_path.exists():
+            raise InputError(f"cannot record to {master_path}: it exists (jamd never overwrites)")
+        if not master_path.parent.is_dir():
+            raise InputError(f"cannot record to {master_path}: no directory {master_path.parent}")
+    if stems_path is not None:
+        if stems_path.exists() and not stems_path.is_dir():
+            raise InputError(f"cannot record stems to {stems_path}: it is not a directory")
+        taken = [p.name for p in stems_path.glob("*.wav")] if stems_path.is_dir() else []
+        clashing = sorted(set(taken) & {f"{part}.wav" for part in (*PARTS, "fx")})
+        if clashing:
+            raise InputError(
+                f"cannot record stems to {stems_path}: {', '.join(clashing)} exist "
+                "(jamd never overwrites)"
+            )
+    return Recording(master_path, stems_path)
+
+
+def check_settings(settings: Settings, styles: StyleLibrary) -> list[str]:
+    """What pydantic cannot know: the genre exists, the key reads, the directories exist."""
+    problems = []
+    music = settings.music
+    try:
+        styles.get(music.genre)
+    except InputError as error:
+        problems.append(f"music.genre: {error}")
+    if music.key is not None:
+        try:
+            parse_key(music.key)
+        except InputError as error:
+            problems.append(f"music.key: {error}")
+    for name, directories in (
+        ("patches", settings.paths.patches),
+        ("styles", settings.paths.styles),
+    ):
+        for directory in directories:
+            if not directory.is_dir():
+                problems.append(f"paths.{name}: {directory} is not a directory")
+    return problems
+
+
+def libraries(settings: Settings) -> tuple[StyleLibrary, PatchLibrary]:
+    styles = StyleLibrary(settings.paths.styles)
+    patches = PatchLibrary([*settings.paths.patches, *default_patch_dirs()])
+    return styles, patches
+
+
+def first_session(settings: Settings, styles: StyleLibrary, seed: int) -> Session:
+    music = settings.music
+    style = styles.get(music.genre)
+    mixer = {part: _part_mix(settings, part) for part in PARTS}
+    return Session(
+        genre=music.genre,
+        key=parse_key(music.key or style.typical_keys[0]).name,
+        tempo=music.tempo if music.tempo is not None else style.tempo.default,
+        energy=music.energy,
+        mood=music.mood,
+        seed=music.seed or seed,
+        master_db=settings.mixer.master_db,
+        mixer=mixer,
+    )
+
+
+def _part_mix(settings: Settings, part: str) -> PartMix:
+    mixer = settings.mixer.part(part)
+    return PartMix(
+        level_db=mixer.level_db,
+        pan=mixer.pan,
+        reverb=mixer.reverb,
+        delay=mixer.delay,
+        muted=mixer.mute,
+    )
+
+
+def live_settings(settings: Settings) -> LiveSettings:
+    live = settings.live
+    return LiveSettings(
+        song_seconds=live.song_minutes * 60.0,
+        count_in_bars=live.count_in_bars,
+        genre_change=Boundary(live.genre_change),
+        after_song=live.after_song,
+        autoplay=live.autoplay,
+    )
+
+
+def audio_spec(settings: Settings) -> AudioSpec:
+    audio = settings.audio
+    return AudioSpec(
+        backend=audio.backend,
+        sample_rate=audio.sample_rate,
+        buffer_size=audio.buffer_size,
+        jack_client=audio.jack_client,
+        jack_server=audio.jack_server,
+        connect=audio.connect,
+        device=audio.device,
+    )
+
+
+class Daemon:
+    """Runs the live set until stopped; see the module's text for the order of things."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        config: Path | None = None,
+        overrides: dict[str, Any] | None = None,
+        recording: Recording | None = None,
+        notifier: Notifier | None = None,
+    ) -> None:
+        self.settings = settings
+        self.config = config
+        self.overrides = dict(overrides or {})
+        self.recording = recording or Recording()
+        self.notifier = notifier or Notifier()
+        self.bus = CommandBus()
+        self.engine: Any = None
+        self.conductor: Conductor | None = None
+        self.started = asyncio.Event()  # audio runs and the conductor plays (READY=1)
+        self.stopped_at: float | None = None
+        self._stopping = False
+        self._reload_wanted = False
+        self._last_status = ""
+        self._status_at = 0.0
+        self._watchdog_at = 0.0
+        self.errors = 0  # commands refused, for the status line and tests
+        self.engine_description = ""
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def run(self) -> int:
+        """Play until a signal (or ``stop``) ends it; the exit status."""
+        loop = asyncio.get_running_loop()
+        for number, handler in (
+            (signal.SIGTERM, self.stop),
+            (signal.SIGINT, self.stop),
+            (signal.SIGHUP, self.request_reload),
+        ):
+            loop.add_signal_handler(number, handler)
+        try:
+            await self._start()
+            await self._conduct()
+        except EngineDied as error:
+            log.critical("%s", error)
+            return 1
+        finally:
+            await self._shutdown()
+            for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                loop.remove_signal_handler(number)
+        return 0
+
+    async def _start(self) -> None:
+        began = time.monotonic()
+        settings = self.settings
+        # the engine is the slowest part to start: its process boots while the libraries load
+        engine_start = asyncio.create_task(self._open_engine(settings))
+        await asyncio.sleep(0)
+        styles, patches = libraries(settings)
+        session = first_session(settings, styles, seed=_fresh_seed())
+        self.engine = await engine_start
+        conductor = Conductor(self.engine, styles, patches, session, live_settings(settings))
+        conductor.listeners.append(self._on_session)
+        conductor.start(self.engine.position())
+        self.conductor = conductor
+        gc.collect()
+        gc.freeze()  # start-up's objects stay put: the collector's passes stay short
+        status = self._status_line()
+        self.notifier.ready(status)
+        self._last_status = status
+        self.started.set()
+        log.info(
+            "ready in %.2f s: %s; %s",
+            time.monotonic() - began,
+            self.engine_description,
+            conductor.session.status(),
+        )
+
+    async def _open_engine(self, settings: Settings) -> Any:
+        spec = audio_spec(settings)
+        delay = 0.75 * 60.0 / (settings.music.tempo or 120.0)
+        recording = self.recording
+        if settings.audio.engine == "inline":
+            from jamd.engine.live import LiveEngine  # noqa: PLC0415  (loads pyo here)
+
+            sys.setswitchinterval(INLINE_SWITCH_INTERVAL)
+            engine = LiveEngine(spec, PARTS, delay_seconds=delay, recording=recording)
+            self.engine_description = engine.backend.describe()
+            return engine
+        from jamd.engine.process import EngineProcess  # noqa: PLC0415
+
+        process = EngineProcess(
+            spec,
+            PARTS,
+            delay_seconds=delay,
+            recording=recording,
+            log_level=logging.getLogger("jamd").level,
+        )
+        info = await process.start()
+        self.engine_description = f"{info.description} (engine pid {process.pid})"
+        return process
+
+    def stop(self) -> None:
+        """Ask the command loop to finish (a signal handler)."""
+        if not self._stopping:
+            log.info("stopping: fading out")
+            self._stopping = True
+            self.bus.wake()
+
+    def request_reload(self) -> None:
+        self._reload_wanted = True
+        self.bus.wake()
+
+    async def _shutdown(self) -> None:
+        self.notifier.stopping()
+        engine, self.engine = self.engine, None
+        if engine is not None:
+            if self.conductor is not None and _alive(engine):
+                self.conductor.stop(engine.position())
+                engine.fade_out(FADE_SECONDS)
+                await asyncio.sleep(FADE_SECONDS + 0.05)
+            if hasattr(engine, "step"):
+                engine.close()
+            else:
+                await engine.close()
+        self.notifier.close()
+        self.stopped_at = time.monotonic()
+        log.info("stopped")
+
+    # -- the command loop ---------------------------------------------------------------------
+
+    async def _conduct(self) -> None:
+        conductor, engine = self.conductor, self.engine
+        assert conductor is not None
+        inline = hasattr(engine, "step")
+        next_tick = time.monotonic()
+        while not self._stopping:
+            wait = max(0.0, next_tick - time.monotonic())
+            if inline:
+                wait = min(wait, engine.step())
+            await self.bus.wait(wait)
+            if not inline and not engine.alive:
+                raise EngineDied("the engine process ended unexpectedly; see its log above")
+            position = engine.position()
+            for command, future in self.bus.take():
+                self._apply(conductor, command, future, position)
+            if self._reload_wanted:
+                self._reload_wanted = False
+                self._reload()
+            now = time.monotonic()
+            if now >= next_tick:
+                conductor.tick(engine.position())
+                next_tick = now + TICK_SECONDS
+                self._housekeeping(now)
+
+    def _apply(
+        self,
+        conductor: Conductor,
+        command: Command,
+        future: "asyncio.Future[object]",
+        position: int,
+    ) -> None:
+        try:
+            outcome = conductor.apply(command, position)
+        except CommandError as error:
+            self.errors += 1
+            log.debug("refused %s: %s", command, error)
+            if not future.done():
+                future.set_exception(error)
+                future.exception()  # nobody may await it; the error is counted and logged
+            return
+        if not future.done():
+            future.set_result(outcome)
+
+    def submit(self, command: Command) -> "asyncio.Future[object]":
+        return self.bus.submit(command)
+
+    def _housekeeping(self, now: float) -> None:
+        seconds = self.notifier.watchdog_seconds
+        if seconds is not None and now >= self._watchdog_at:
+            self.notifier.watchdog()
+            self._watchdog_at = now + seconds
+        if now - self._status_at >= STATUS_SECONDS:
+            self._refresh_status(now)
+
+    def _on_session(self, old: Session, new: Session) -> None:
+        if (old.section, old.transport, old.song, old.genre, old.key, old.tempo) != (
+            new.section,
+            new.transport,
+            new.song,
+            new.genre,
+            new.key,
+            new.tempo,
+        ):
+            log.info("%s", new.status())
+        self._refresh_status(time.monotonic())
+
+    def _refresh_status(self, now: float) -> None:
+        status = self._status_line()
+        self._status_at = now
+        if status != self._last_status:
+            self._last_status = status
+            self.notifier.status(status)
+
+    def _status_line(self) -> str:
+        assert self.conductor is not None
+        line = self.conductor.session.status()
+        stats: EngineStats = self.engine.stats() if self.engine is not None else EngineStats()
+        if stats.xruns:
+            line += f"; {stats.xruns} xruns"
+        if stats.late_notes or stats.underruns:
+            line += f"; {stats.late_notes} late notes, {stats.underruns} underruns"
+        return line
+
+    # -- reload -------------------------------------------------------------------------------
+
+    def _reload(self) -> None:
+        """SIGHUP: read the config again; apply what changed, refuse what does not validate."""
+        self.notifier.reloading()
+        conductor = self.conductor
+        assert conductor is not None
+        try:
+            new = load_settings(self.config, overrides=self.overrides)
+            styles, patches = libraries(new)
+            problems = check_settings(new, styles)
+            if problems:
+                raise SettingsError(problems)
+        except SettingsError as error:
+            for problem in error.problems:
+                log.error("reload refused: %s", problem)
+            log.error("the old config keeps playing (%d problems)", len(error.problems))
+            self.notifier.ready(self._status_line())
+            return
+        old, self.settings = self.settings, new
+        set_level(new.log.level)
+        for section in ("audio", "record"):
+            if getattr(old, section) != getattr(new, section):
+                log.warning("[%s] changed: it takes effect when jamd restarts", section)
+        conductor.settings = live_settings(new)
+        conductor.reload(styles, patches, self.engine.position())
+        for command in settings_changes(old, new):
+            log.info("reload: %s", command)
+            self.bus.submit(command)
+        log.info("reloaded %s", self.config or "the settings")
+        self.notifier.ready(self._status_line())
+
+    @property
+    def session(self) -> Session:
+        assert self.conductor is not None
+        return self.conductor.session
+
+
+def settings_changes(old: Settings, new: Settings) -> list[Command]:
+    """The commands that take the live session from the old config's values to the new ones':
+    only what the file changed, so a reload never undoes what performers did since."""
+    commands: list[Command] = []
+    before, after = old.music, new.music
+    changed: list[tuple[object, object, Callable[[Any], Command]]] = [
+        (before.genre, after.genre, SetGenre),
+        (before.key, after.key, SetKey.parse),
+        (before.tempo, after.tempo, SetTempo),
+        (before.energy, after.energy, SetEnergy),
+        (before.mood, after.mood, SetMood),
+        (old.mixer.master_db, new.mixer.master_db, SetMaster),
+    ]
+    for was, now, make in changed:
+        if was != now and now is not None:
+            commands.append(make(now))
+    for part in PARTS:
+        was_part, now_part = old.mixer.part(part), new.mixer.part(part)
+        if was_part.level_db != now_part.level_db:
+            commands.append(SetLevel(part, now_part.level_db))
+        if was_part.pan != now_part.pan and now_part.pan is not None:
+            commands.append(SetPan(part, now_part.pan))
+        if was_part.mute != now_part.mute:
+            commands.append(SetMute(part, now_part.mute))
+        for send in ("reverb", "delay"):
+            value = getattr(now_part, send)
+            if getattr(was_part, send) != value and value is not None:
+                commands.append(SetSend(part, send, value))
+    return commands
+
+
+def _alive(engine: Engine) -> bool:
+    return bool(getattr(engine, "alive", True))
+
+
+def _fresh_seed() -> int:
+    return int(time.time_ns() % (2**31 - 1)) + 1
+
+
+async def run_daemon(
+    settings: Settings,
+    *,
+    config: Path | None,
+    overrides: dict[str, Any],
+    recording: Recording,
+) -> int:
+    """``jamd run``: the exit status (2 when the audio cannot start)."""
+    daemon = Daemon(settings, config=config, overrides=overrides, recording=recording)
+    try:
+        return await daemon.run()
+    except AudioUnavailable as error:
+        log.error("%s", error)
+        return 2
+
+
+__all__ = [
+    "Daemon",
+    "EngineDied",
+    "check_settings",
+    "resolve_recording",
+    "run_daemon",
+    "settings_changes",
+]

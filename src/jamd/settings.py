@@ -1,0 +1,290 @@
+"""Settings: config/jamd.toml, validated once into a frozen value.
+
+Where a value comes from, lowest first: the defaults below, the config file, the environment
+(``JAMD_SECTION__KEY``, e.g. ``JAMD_AUDIO__BACKEND=null``; lists as JSON), the command line
+(its own flags, and ``--set section.key=value``). Every problem in all of them is reported at
+once, each as ``section.key: message`` with a did-you-mean for unknown keys; the file's keys are
+documented in config/jamd.toml itself.
+
+pydantic-settings parses the environment (nested names, JSON lists); the merging and the
+messages are jamd's, so a bad variable is reported like a bad line of the file.
+"""
+
+import difflib
+import json
+import os
+import tomllib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
+
+from jamd.errors import InputError, validation_messages
+
+ENV_PREFIX = "JAMD_"
+MASK = "********"
+PARTS = ("drums", "bass", "keys", "pad", "lead")
+
+
+class SettingsError(InputError):
+    """Settings that cannot be used; ``problems`` holds every one, ``where: message``."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Audio(_Section):
+    backend: Literal["auto", "jack", "portaudio", "null"] = "auto"
+    sample_rate: Literal[22050, 32000, 44100, 48000, 88200, 96000] = 48000
+    buffer_size: Annotated[int, Field(ge=16, le=4096)] = 256
+    engine: Literal["process", "inline"] = "process"
+    jack_client: Annotated[str, Field(min_length=1, max_length=60)] = "jamd"
+    jack_server: str = ""
+    connect: tuple[str, ...] = ("system:playback_1", "system:playback_2")
+    device: str = ""
+
+
+class Music(_Section):
+    """Where the music starts; each can be changed live."""
+
+    genre: str = "pop"
+    key: str | None = None  # None: the genre's usual key
+    tempo: Annotated[float, Field(ge=20, le=300)] | None = None  # None: the genre's own
+    energy: Annotated[float, Field(ge=0, le=1)] = 0.5
+    mood: Annotated[float, Field(ge=0, le=1)] = 0.5
+    seed: Annotated[int, Field(ge=1)] | None = None  # None: a new one at every start
+
+
+class Live(_Section):
+    song_minutes: Annotated[float, Field(gt=0, le=60)] = 3.0
+    count_in_bars: Annotated[int, Field(ge=0, le=4)] = 1
+    genre_change: Literal["section", "bar"] = "section"
+    after_song: Literal["next", "stop"] = "next"
+    autoplay: bool = True
+
+
+class PartMixer(_Section):
+    level_db: Annotated[float, Field(ge=-60, le=12)] = 0.0
+    pan: Annotated[float, Field(ge=-1, le=1)] | None = None
+    reverb: Annotated[float, Field(ge=0, le=1)] | None = None
+    delay: Annotated[float, Field(ge=0, le=1)] | None = None
+    mute: bool = False
+
+
+class Mixer(_Section):
+    master_db: Annotated[float, Field(ge=-60, le=6)] = 0.0
+    drums: PartMixer = PartMixer()
+    bass: PartMixer = PartMixer()
+    keys: PartMixer = PartMixer()
+    pad: PartMixer = PartMixer()
+    lead: PartMixer = PartMixer()
+
+    def part(self, name: str) -> PartMixer:
+        part: PartMixer = getattr(self, name)
+        return part
+
+
+class Record(_Section):
+    """Recordings of the live output; ``strftime`` patterns (%Y%m%d-%H%M%S) in the names."""
+
+    master: str = ""
+    stems: str = ""
+
+
+class Log(_Section):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class Paths(_Section):
+    patches: tuple[Path, ...] = ()
+    styles: tuple[Path, ...] = ()
+
+
+class Spotify(_Section):
+    """Credentials for the training task's Spotify source (``jamd train``)."""
+
+    client_id: str = ""
+    client_secret: SecretStr = SecretStr("")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        frozen=True,
+        extra="forbid",
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+    )
+
+    audio: Audio = Audio()
+    music: Music = Music()
+    live: Live = Live()
+    mixer: Mixer = Mixer()
+    record: Record = Record()
+    log: Log = Log()
+    paths: Paths = Paths()
+    spotify: Spotify = Spotify()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: Any,  # noqa: ARG003
+        init_settings: Any,
+        env_settings: Any,  # noqa: ARG003
+        dotenv_settings: Any,  # noqa: ARG003
+        file_secret_settings: Any,  # noqa: ARG003
+    ) -> Any:
+        return (init_settings,)  # every source is merged by load_settings, in its order
+
+
+SECTIONS = tuple(Settings.model_fields)
+
+
+def load_settings(
+    path: Path | None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Defaults < the file at ``path`` < the environment < ``overrides`` (dotted keys)."""
+    problems: list[str] = []
+    data: dict[str, Any] = {}
+    origins: dict[tuple[str, ...], str] = {}  # where each value came from, for the messages
+    if path is not None:
+        try:
+            _merge(data, tomllib.loads(path.read_text(encoding="utf-8")), origins, str(path))
+        except FileNotFoundError:
+            problems.append(f"{path}: no such config file")
+        except (OSError, UnicodeDecodeError) as error:
+            problems.append(f"{path}: cannot read: {error}")
+        except tomllib.TOMLDecodeError as error:
+            problems.append(f"{path}: not valid TOML: {error}")
+    environment = dict(os.environ if environ is None else environ)
+    problems += _unknown_variables(environment)
+    _merge(data, _from_environment(environment, problems), origins, "environment")
+    for dotted, value in (overrides or {}).items():
+        _merge(data, _nested(dotted.split("."), value), origins, "command line")
+    try:
+        settings = Settings(**data)
+    except ValidationError as error:
+        for message in validation_messages(error, Settings):
+            where = tuple(message.split(":", 1)[0].split("."))
+            origin = next(
+                (origins[where[:n]] for n in range(len(where), 0, -1) if where[:n] in origins),
+                str(path) if path is not None else "defaults",
+            )
+            problems.append(f"{origin}: {message}")
+    if problems:
+        raise SettingsError(problems)
+    return settings
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """``section.key=value`` from ``--set``; the value is read as TOML (``128``, ``"jazz"``,
+    ``true``, ``["a", "b"]``), else taken as text."""
+    dotted, equals, raw = text.partition("=")
+    if not equals or "." not in dotted:
+        raise SettingsError([f"--set {text}: expected section.key=value, e.g. music.tempo=128"])
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return dotted.strip(), value
+
+
+def dump_settings(settings: Settings) -> str:
+    """The effective settings as TOML, secrets masked, unset values as comments."""
+    data = settings.model_dump(mode="json")
+    masked = _mask(settings, data)
+    lines: list[str] = []
+    for section, values in masked.items():
+        lines.append(f"[{section}]")
+        nested: dict[str, Any] = {}
+        for key, value in values.items():
+            if isinstance(value, dict):
+                nested[key] = value
+            elif value is None:
+                lines.append(f"# {key} = (not set)")
+            else:
+                lines.append(tomli_w.dumps({key: value}).strip())
+        lines.append("")
+        for key, table in nested.items():
+            lines.append(f"[{section}.{key}]")
+            for name, value in table.items():
+                if value is None:
+                    lines.append(f"# {name} = (not set)")
+                else:
+                    lines.append(tomli_w.dumps({name: value}).strip())
+            lines.append("")
+    return "\n".join(lines)
+
+
+def _mask(model: BaseModel, data: dict[str, Any]) -> dict[str, Any]:
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, SecretStr):
+            data[name] = MASK if value.get_secret_value() else ""
+        elif isinstance(value, BaseModel):
+            data[name] = _mask(value, data[name])
+    return data
+
+
+def _from_environment(environ: dict[str, str], problems: list[str]) -> dict[str, Any]:
+    source = EnvSettingsSource(Settings, env_parse_none_str="")
+    source.env_vars = {key.lower(): value for key, value in environ.items()}
+    try:
+        values: dict[str, Any] = source()
+    except (ValueError, json.JSONDecodeError) as error:
+        problems.append(f"environment: {error}")
+        return {}
+    return values
+
+
+def _unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """``JAMD_`` variables naming no section: a typo would otherwise be ignored silently."""
+    problems = []
+    for name in environ:
+        if not name.startswith(ENV_PREFIX):
+            continue
+        section = name[len(ENV_PREFIX) :].split("__", 1)[0].lower()
+        if section not in SECTIONS:
+            hint = difflib.get_close_matches(section, SECTIONS, n=1)
+            better = f"; did you mean {ENV_PREFIX}{hint[0].upper()}__...?" if hint else ""
+            problems.append(
+                f"{name}: no settings section '{section}'{better} (sections: {', '.join(SECTIONS)})"
+            )
+    return problems
+
+
+def _nested(keys: list[str], value: Any) -> dict[str, Any]:
+    result: Any = value
+    for key in reversed(keys):
+        result = {key: result}
+    nested: dict[str, Any] = result
+    return nested
+
+
+def _merge(
+    into: dict[str, Any],
+    extra: Mapping[str, Any],
+    origins: dict[tuple[str, ...], str],
+    origin: str,
+    at: tuple[str, ...] = (),
+) -> None:
+    for key, value in extra.items():
+        here = (*at, str(key))
+        if isinstance(value, Mapping):
+            if not isinstance(into.get(key), dict):
+                into[key] = {}
+            _merge(into[key], value, origins, origin, here)
+        else:
+            into[key] = value
+            named = f"{ENV_PREFIX}{'__'.join(here).upper()}"  # the variable itself
+            origins[here] = named if origin == "environment" else origin
