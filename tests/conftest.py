@@ -1,8 +1,24 @@
-"""Suite-wide rules: a skipped test fails the run (CI must run every test)."""
+"""Suite-wide rules and real components.
+
+- A skipped test fails the run (CI must run every test).
+- ``jack_server``: a private JACK server (``jackd --no-realtime -d dummy``, 48 kHz, 256 frames)
+  under a name of its own, started once for the run and stopped at its end. Missing ``jackd``
+  is a failure, not a skip: ``make test`` installs jackd2 when run as root.
+"""
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 _skipped: list[str] = []
+
+JACK_RATE = 48000
+JACK_PERIOD = 256
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -21,3 +37,49 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             f"{len(_skipped)} test(s) skipped; skipped tests fail the run: {', '.join(_skipped)}",
             red=True,
         )
+
+
+@pytest.fixture(scope="session")
+def jack_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The name of a running private JACK server with the dummy driver."""
+    jackd = shutil.which("jackd")
+    if jackd is None:
+        pytest.fail(
+            "jackd is not installed (Debian: apt install jackd2; make test does it as root)"
+        )
+    name = f"jamd-test-{os.getpid()}"
+    log = tmp_path_factory.mktemp("jackd") / "jackd.log"
+    with log.open("wb") as output:
+        server = subprocess.Popen(
+            [
+                jackd, "--no-realtime", "-n", name, "-d", "dummy",
+                "-r", str(JACK_RATE), "-p", str(JACK_PERIOD),
+            ],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "JACK_NO_AUDIO_RESERVATION": "1"},
+        )  # fmt: skip
+    try:
+        _wait_for_server(name, server, log)
+        yield name
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def _wait_for_server(name: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"jackd exited ({server.returncode}): {log.read_text(errors='replace')}")
+        probe = subprocess.run(
+            ["jack_wait", "-s", name, "-c"], capture_output=True, text=True, check=False
+        )
+        if "running" in probe.stdout and "not" not in probe.stdout:
+            return
+        time.sleep(0.1)
+    pytest.fail(f"jackd did not start within 20 s: {log.read_text(errors='replace')}")

@@ -187,10 +187,11 @@ class Track(_Owner):
     def schedule(self, note: Note) -> None:
         self.scheduler.add(note)
 
-    def render_control(self, start: int, stop: int) -> None:
-        """Write the control rings for [start, stop) and wake the voices that will sound in it."""
+    def render_control(self, start: int, stop: int, *, playing: int | None = None) -> None:
+        """Write the control rings for [start, stop); run the voices that sound from
+        ``playing`` (where the audio is; the window's start offline) to ``stop``."""
         self.scheduler.render(start, stop)
-        self.wake_voices(start, stop)
+        self.wake_voices(start if playing is None else min(playing, start), stop)
         if self._tone_octaves.step(stop - start) and self._static_cutoff is not None:
             cutoff = self._static_cutoff * 2.0**self._tone_octaves.value
             self._filter.freq = min(18000.0, max(20.0, cutoff))
@@ -491,9 +492,9 @@ class Lane(_Owner):
         for playing in self._playing:
             playing.track.scheduler.release_all(at)
 
-    def render_control(self, start: int, stop: int) -> None:
-        for playing in self._playing:
-            playing.track.render_control(start, stop)
+    def render_control(self, start: int, stop: int, *, playing: int | None = None) -> None:
+        for entry in self._playing:
+            entry.track.render_control(start, stop, playing=playing)
 
     def silence(self, start: int, stop: int) -> None:
         for playing in self._playing:
@@ -636,9 +637,11 @@ class Graph(_Owner):
         for lane in self.lanes.values():
             lane.release_all(at)
 
-    def render_control(self, start: int, stop: int) -> None:
+    def render_control(self, start: int, stop: int, *, playing: int | None = None) -> None:
+        """Write control for [start, stop); the audio is at ``playing`` when it runs ahead
+        (live), and a voice sleeps only when it is silent from there on."""
         for lane in self.lanes.values():
-            lane.render_control(start, stop)
+            lane.render_control(start, stop, playing=playing)
         if self._tilt.step(stop - start):
             self._tilt_filter.boost = self._tilt.value
 

@@ -71,6 +71,10 @@ class LiveEngine:
         rate, frames = self.backend.sample_rate, self.backend.buffer_size
         self.guard = 2 * frames + math.ceil(_GUARD_SECONDS * rate)
         self.ahead = self.guard + math.ceil(AHEAD_SECONDS * rate)
+        # pyo computes its objects in the order they were made, and a lane's patches are made
+        # after the lane's mixer slots: their sound reaches the mixer one buffer later. Control
+        # is written that much early, so what is heard and recorded lands on the notes' samples.
+        self.slot_delay = frames
         self._written = 0  # control is written for every sample before this
         self._silenced = 0  # played samples before this are zeroed
         self._recorded = 0  # recordings hold every sample before this (aligned to the notes)
@@ -86,14 +90,19 @@ class LiveEngine:
 
     @property
     def lead(self) -> int:
-        return self.guard + math.ceil(STEP_SECONDS * self.sample_rate)
+        return self.slot_delay + self.guard + math.ceil(STEP_SECONDS * self.sample_rate)
 
     def position(self) -> int:
         return self.backend.position()
 
     def schedule(self, notes: Sequence[Note]) -> None:
         earliest = self.position() + self.guard
-        playable = [note for note in notes if note.start >= earliest]
+        shift = self.slot_delay
+        playable = [
+            dataclasses.replace(note, start=note.start - shift, end=note.end - shift)
+            for note in notes
+            if note.start - shift >= earliest
+        ]
         if len(playable) < len(notes):
             self._count(late_notes=len(notes) - len(playable))
         if not playable:
@@ -105,10 +114,12 @@ class LiveEngine:
             self._count(dropped_notes=unplaced)
 
     def retract(self, at: int) -> None:
+        at -= self.slot_delay
         self.graph.retract(at)
         self._rewind(at)
 
     def release(self, at: int) -> None:
+        at -= self.slot_delay
         self.graph.retract(at)  # later notes and patch changes go, held notes release at ``at``
         self.graph.release_all(at)
         self._rewind(at)
@@ -135,7 +146,7 @@ class LiveEngine:
         if isinstance(patch, DrumKitPatch) and _kit_key(patch) in self._warming:
             # being synthesized: wait for it rather than do it twice
             self._warming.pop(_kit_key(patch)).result()
-        at = max(at, self.position() + self.guard)
+        at = max(at - self.slot_delay, self.position() + self.guard)
         playing.retract(at)
         playing.install(self.graph.build_track(lane, patch), at)
         self._rewind(at)
@@ -173,8 +184,15 @@ class LiveEngine:
 
     def step(self) -> float:
         """Compute what is due, write the control ahead, record; seconds until the next step."""
+        self._write(self.backend.position())  # what was asked since the last step goes in first
         due = self.backend.pump()
         position = self.backend.position()
+        self._write(position)
+        self._record(position)
+        self.graph.retire(position)
+        return min(due, STEP_SECONDS)
+
+    def _write(self, position: int) -> None:
         earliest = position + self.guard
         if self._written < earliest:
             if self._written > 0:
@@ -185,11 +203,8 @@ class LiveEngine:
             self._silenced = position
         horizon = position + self.ahead
         if self._written < horizon:
-            self.graph.render_control(self._written, horizon)
+            self.graph.render_control(self._written, horizon, playing=position)
             self._written = horizon
-        self._record(position)
-        self.graph.retire(position)
-        return min(due, STEP_SECONDS)
 
     def _rewind(self, at: int) -> None:
         """Write again from ``at``: what was written there may have changed."""

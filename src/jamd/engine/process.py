@@ -312,3 +312,4 @@ def _run(
                 getattr(engine, method)(*args)
             except (ValueError, TypeError, KeyError) as error:
                 log.error("the engine refused %s: %s", method, error)
+        next_step = 0.0  # write what was just asked at once, not at the next period

@@ -1,0 +1,184 @@
+"""The live engine: its writer, late and retracted notes, patch changes, stalls, recordings.
+
+The engine runs on the silent backend with a clock the test moves (real pyo, real rings, real
+recordings; only time is the test's), so every sample position is exact and repeatable.
+"""
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from jamd.engine import AudioSpec, Note, PatchLibrary, Recording, default_patch_dirs
+from jamd.engine.backends import NullBackend
+from jamd.engine.live import AHEAD_SECONDS, LiveEngine
+from jamd.engine.wavfile import read_wav
+
+SR = 48000
+CLICKS = Path(__file__).parents[1] / "live" / "patches"
+LIBRARY = PatchLibrary([CLICKS, *default_patch_dirs()])
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Rig:
+    """A live engine on the null backend, stepped every 5 ms of a clock the test owns."""
+
+    def __init__(self, tmp_path: Path, lanes: tuple[str, ...] = ("drums", "keys")) -> None:
+        self.clock = Clock()
+        spec = AudioSpec(backend="null", sample_rate=SR, buffer_size=256)
+        self.stems = tmp_path / "stems"
+        self.engine = LiveEngine(
+            spec,
+            lanes,
+            delay_seconds=0.3,
+            recording=Recording(master=tmp_path / "master.wav", stems=self.stems),
+            backend=NullBackend(spec, clock=self.clock),
+        )
+
+    def play_for(self, seconds: float, step: float = 0.005) -> None:
+        end = self.clock.now + seconds
+        while self.clock.now < end:
+            self.clock.now = min(end, self.clock.now + step)
+            self.engine.step()
+
+    def close(self) -> dict[str, np.ndarray]:
+        self.engine.close()
+        return {path.stem: read_wav(path)[0] for path in self.stems.glob("*.wav")}
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Iterator[Rig]:
+    made = Rig(tmp_path)
+    made.engine.change_patch("drums", LIBRARY.load("drums/acoustic"), made.engine.guard)
+    made.engine.change_patch("keys", LIBRARY.load("keys/organ"), made.engine.guard)
+    yield made
+    if hasattr(made.engine, "graph"):
+        made.engine.close()
+
+
+def onsets(signal: np.ndarray, threshold: float = 1e-4, quiet: int = 400) -> list[int]:
+    """Where sound starts after at least ``quiet`` samples of silence."""
+    loud = np.flatnonzero(np.abs(signal) > threshold)
+    if not len(loud):
+        return []
+    return [int(loud[0])] + [int(b) for a, b in itertools.pairwise(loud) if b - a > quiet]
+
+
+def test_notes_sound_at_their_exact_samples(rig: Rig) -> None:
+    starts = [SR // 2 + i * 12345 for i in range(5)]
+    rig.engine.schedule([Note("drums", s, s + 10, 38, 1.0) for s in starts])
+    rig.play_for(2.0)
+    stems = rig.close()
+    assert onsets(stems["drums"][:, 0])[:5] == starts
+
+
+def test_a_note_inside_the_guard_is_late_dropped_and_counted(rig: Rig) -> None:
+    rig.play_for(0.5)
+    now = rig.engine.position()
+    rig.engine.schedule(
+        [
+            Note("drums", now + 10, now + 20, 38, 1.0),
+            Note("drums", now + SR // 4, now + SR // 4 + 9, 38, 1.0),
+        ]
+    )
+    rig.play_for(0.5)
+    assert rig.engine.stats().late_notes == 1
+    stems = rig.close()
+    assert onsets(stems["drums"][:, 0]) == [now + SR // 4]
+
+
+def test_retracting_written_control_rewrites_it_before_it_plays(rig: Rig) -> None:
+    rig.play_for(0.3)
+    at = rig.engine.position() + rig.engine.lead + 2000
+    assert at - rig.engine.slot_delay < rig.engine.position() + rig.engine.ahead  # written
+    rig.engine.schedule([Note("drums", at, at + 10, 38, 1.0)])
+    rig.play_for(0.01)
+    rig.engine.retract(at)
+    rig.engine.schedule([Note("drums", at + 1000, at + 1010, 38, 1.0)])
+    rig.play_for(0.6)
+    stems = rig.close()
+    assert onsets(stems["drums"][:, 0]) == [at + 1000]
+    assert rig.engine.stats().underruns == 0
+
+
+def test_a_patch_change_takes_over_on_its_sample_while_the_old_one_rings_out(rig: Rig) -> None:
+    rig.play_for(0.2)
+    change = rig.engine.position() + SR // 2
+    held = Note("keys", change - SR // 4, change + SR // 4, 60, 1.0)  # across the change
+    rig.engine.schedule([held])
+    rig.engine.change_patch("keys", LIBRARY.load("keys/piano"), change)
+    rig.engine.schedule([Note("keys", change, change + SR // 8, 72, 1.0)])
+    lane = rig.engine.graph.lanes["keys"]
+    assert [track.patch for track in lane.tracks] == [
+        LIBRARY.load("keys/organ"),
+        LIBRARY.load("keys/piano"),
+    ]
+    rig.play_for(0.45)  # the organ's note still rings past the change
+    assert len(lane.tracks) == 2
+    rig.play_for(1.5)
+    assert [track.patch for track in lane.tracks] == [LIBRARY.load("keys/piano")]
+    assert rig.engine.stats().patch_changes == 3  # two at start, this one
+    stems = rig.close()
+    keys = stems["keys"][:, 0]
+    assert np.max(np.abs(keys[change - SR // 8 : change])) > 0.01  # the organ before
+    assert np.max(np.abs(keys[change + 100 : change + SR // 8])) > 0.01  # both after
+
+
+def test_a_writer_that_falls_behind_leaves_silence_and_counts_an_underrun(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, lanes=("pad",))
+    rig.engine.change_patch("pad", LIBRARY.load("pad/warm"), rig.engine.guard)
+    rig.play_for(0.2)
+    start = rig.engine.position() + rig.engine.lead
+    rig.engine.schedule([Note("pad", start, start + 2 * SR, 60, 1.0)])  # a held chord
+    rig.play_for(0.5)
+    stalled_at = rig.engine.position()
+    rig.clock.now += 0.15  # the loop stalls 150 ms: 35 ms more than the writer is ahead
+    rig.play_for(0.5)
+    assert rig.engine.stats().underruns == 1
+    stems = rig.close()
+    pad = stems["pad"][:, 0]
+    written = stalled_at + rig.engine.ahead + rig.engine.slot_delay  # heard from here
+    unwritten = pad[written + 64 : stalled_at + int(0.15 * SR)]
+    assert len(unwritten) > SR // 50
+    assert np.max(np.abs(unwritten)) < 1e-3  # the filter's last ringing, then silence:
+    assert np.count_nonzero(unwritten[-SR // 100 :]) == 0  # not the ring's last cycle
+    assert np.max(np.abs(pad[written - SR // 10 : written])) > 0.05  # the chord before
+    assert np.max(np.abs(pad[written + SR // 10 :][: SR // 10])) > 0.05  # and after
+
+
+def test_the_master_recording_is_aligned_with_the_notes_like_an_offline_render(rig: Rig) -> None:
+    start = SR // 2 + 77
+    rig.engine.schedule([Note("drums", start, start + 10, 38, 1.0)])
+    rig.play_for(1.0)
+    rig.close()
+    master, rate = read_wav(rig.stems.parent / "master.wav")
+    assert rate == SR
+    assert onsets(master[:, 0])[0] == start
+
+
+def test_fading_out_takes_the_master_to_silence(rig: Rig) -> None:
+    start = SR // 4
+    rig.engine.schedule([Note("keys", start, start + 3 * SR, 60, 1.0)])
+    rig.play_for(0.8)
+    rig.engine.fade_out(0.2)
+    rig.play_for(0.5)
+    rig.close()
+    master, _ = read_wav(rig.stems.parent / "master.wav")
+    assert np.max(np.abs(master[int(0.6 * SR) : int(0.75 * SR)])) > 0.05
+    assert np.max(np.abs(master[int(1.1 * SR) : int(1.25 * SR)])) < 1e-3
+
+
+def test_the_writer_stays_its_horizon_ahead_of_the_audio(rig: Rig) -> None:
+    for _ in range(20):
+        rig.play_for(0.013)
+        assert rig.engine._written == rig.engine.position() + rig.engine.ahead
+    assert rig.engine.ahead >= AHEAD_SECONDS * SR
