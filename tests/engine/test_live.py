@@ -4,13 +4,13 @@ The engine runs on the silent backend with a clock the test moves (real pyo, rea
 recordings; only time is the test's), so every sample position is exact and repeatable.
 """
 
-import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from audio import onsets
 from jamd.engine import AudioSpec, Note, PatchLibrary, Recording, default_patch_dirs
 from jamd.engine.backends import NullBackend
 from jamd.engine.live import AHEAD_SECONDS, LiveEngine
@@ -63,14 +63,6 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
     yield made
     if hasattr(made.engine, "graph"):
         made.engine.close()
-
-
-def onsets(signal: np.ndarray, threshold: float = 1e-4, quiet: int = 400) -> list[int]:
-    """Where sound starts after at least ``quiet`` samples of silence."""
-    loud = np.flatnonzero(np.abs(signal) > threshold)
-    if not len(loud):
-        return []
-    return [int(loud[0])] + [int(b) for a, b in itertools.pairwise(loud) if b - a > quiet]
 
 
 def test_notes_sound_at_their_exact_samples(rig: Rig) -> None:

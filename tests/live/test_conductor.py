@@ -30,10 +30,13 @@ from jamd.live.commands import (
     SetTone,
     Stop,
 )
+from jamd.live.conductor import START_SECONDS
 from jamd.live.session import Transport
 
 BEAT = SR // 2  # at 120 BPM
 LEAD = 1024
+GAP = round(START_SECONDS * SR)  # the transport starts this long after the lead
+START = LEAD + GAP  # beat 0, when the music starts at sample 0
 
 
 def test_bars_are_planned_at_least_a_bar_ahead_of_the_clock(make_band: MakeBand) -> None:
@@ -48,7 +51,7 @@ def test_bars_are_planned_at_least_a_bar_ahead_of_the_clock(make_band: MakeBand)
 def test_the_music_starts_with_a_count_in_then_plays_the_form(make_band: MakeBand) -> None:
     band = make_band()
     band.run_to(20 * SR)
-    start = LEAD
+    start = START
     assert band.onsets("stick")[:4] == [start + beat * BEAT for beat in range(4)]
     assert band.onsets("hat")[:7] == [start + (4 + beat) * BEAT for beat in range(7)]
     assert band.onsets("tom")[0] == start + 11 * BEAT  # the intro's last beat fills
@@ -66,7 +69,7 @@ def test_a_tempo_change_during_beat_n_gives_the_new_beat_length_from_beat_n_plus
     assert outcome.beat == 18
     band.run_to(band.beat_sample(26))
     kicks = band.onsets("kick")
-    beat_17 = kicks.index(LEAD + 17 * BEAT)
+    beat_17 = kicks.index(START + 17 * BEAT)
     lengths = [b - a for a, b in zip(kicks[beat_17:], kicks[beat_17 + 1 :], strict=False)]
     assert lengths[0] == BEAT  # beat 17 keeps its length
     assert lengths[1:6] == [19200] * 5  # 60 / 150 s from beat 18 on
@@ -81,7 +84,7 @@ def test_a_command_inside_the_engine_lead_lands_on_the_boundary_after(
     assert band.apply(SetTempo(150.0)).beat == 19
     band.run_to(band.beat_sample(24))
     kicks = band.onsets("kick")
-    beat_18 = kicks.index(LEAD + 18 * BEAT)
+    beat_18 = kicks.index(START + 18 * BEAT)
     assert kicks[beat_18 + 1] - kicks[beat_18] == BEAT
     assert kicks[beat_18 + 2] - kicks[beat_18 + 1] == 19200
 
@@ -90,7 +93,7 @@ def test_a_section_jump_lands_on_the_next_bar_line(make_band: MakeBand) -> None:
     band = make_band()
     band.run_to(band.beat_sample(14.2))  # verse, bar 1 of 4 (beats 12..15)
     outcome = band.apply(GotoSection("chorus"))
-    next_bar = LEAD + 16 * BEAT
+    next_bar = START + 16 * BEAT
     assert outcome.at == next_bar
     assert "chorus" in outcome.detail
     band.run_to(band.beat_sample(24))
@@ -102,14 +105,14 @@ def test_a_section_jump_lands_on_the_next_bar_line(make_band: MakeBand) -> None:
 def test_next_section_fill_and_the_session_bar(make_band: MakeBand) -> None:
     band = make_band()
     band.run_to(band.beat_sample(5))  # intro bar 1
-    assert band.apply(NextSection()).at == LEAD + 8 * BEAT  # the verse, at the next bar line
+    assert band.apply(NextSection()).at == START + 8 * BEAT  # the verse, at the next bar line
     band.run_to(band.beat_sample(9))
     assert band.session.section == "verse 1"
     assert band.session.bar == 3  # the song's third bar: the intro's first was cut short
     band.apply(Fill())  # at the end of the bar starting on beat 12
     band.run_to(band.beat_sample(17))
-    toms = [tom for tom in band.onsets("tom") if tom < LEAD + 20 * BEAT]  # before the verse's own
-    assert toms == [LEAD + 15 * BEAT + step * BEAT // 4 for step in range(4)]
+    toms = [tom for tom in band.onsets("tom") if tom < START + 20 * BEAT]  # before the verse's own
+    assert toms == [START + 15 * BEAT + step * BEAT // 4 for step in range(4)]
 
 
 def test_genre_changes_at_the_next_section_by_default(make_band: MakeBand) -> None:
@@ -124,7 +127,7 @@ def test_genre_changes_at_the_next_section_by_default(make_band: MakeBand) -> No
     assert band.session.genre == "hip-hop"
     assert band.session.pending == ()
     changes = band.engine.transcript.patch_changes()
-    assert {at for _, _, at in changes[5:]} == {LEAD + 28 * BEAT}  # the 808 kit and bass
+    assert {at for _, _, at in changes[5:]} == {START + 28 * BEAT}  # the 808 kit and bass
     assert {lane for lane, _, _ in changes[5:]} >= {"drums", "bass"}
     # 120 BPM is outside hip-hop's range: the new genre's song takes its own tempo there
     assert band.session.tempo == 88.0
@@ -134,7 +137,7 @@ def test_genre_changes_at_the_next_section_by_default(make_band: MakeBand) -> No
 def test_genre_can_change_on_the_next_bar(make_band: MakeBand) -> None:
     band = make_band(genre_change=Boundary.BAR)
     band.run_to(band.beat_sample(13))
-    assert band.apply(SetGenre("pop")).at == LEAD + 16 * BEAT
+    assert band.apply(SetGenre("pop")).at == START + 16 * BEAT
     band.run_to(band.beat_sample(17))
     assert band.session.genre == "pop"
 
@@ -156,8 +159,8 @@ def test_a_song_ends_then_a_count_in_leads_into_a_new_song(make_band: MakeBand) 
     band = make_band(song_seconds=16.0)  # 7 bars: intro 2, verse 4, outro 1
     plan = band.conductor.planned[-1].song.plan
     first = band.session.seed
-    band.run_to(LEAD + (4 + plan.total_bars * 4 + 1) * BEAT)
-    song_end = LEAD + (4 + plan.total_bars * 4) * BEAT
+    band.run_to(START + (4 + plan.total_bars * 4 + 1) * BEAT)
+    song_end = START + (4 + plan.total_bars * 4) * BEAT
     sticks = [s for s in band.onsets("stick") if s >= song_end]
     assert sticks == [song_end + beat * BEAT for beat in range(4)]
     assert band.session.song == 2
@@ -169,12 +172,12 @@ def test_ending_plays_the_outro_then_stops(make_band: MakeBand) -> None:
     band = make_band()
     band.run_to(band.beat_sample(13))
     outcome = band.apply(Ending())
-    assert outcome.at == LEAD + 16 * BEAT
+    assert outcome.at == START + 16 * BEAT
     assert band.session.transport is Transport.ENDING
     band.run_to(band.beat_sample(17))
     assert band.session.section == "outro"
     outro = band.conductor.planned[0].song.plan.sections[-1]
-    end = LEAD + (16 + 4 * outro.bars) * BEAT
+    end = START + (16 + 4 * outro.bars) * BEAT
     band.run_to(end + SR)
     assert band.session.transport is Transport.STOPPED
     assert max(note.start for note in band.notes()) < end
@@ -192,7 +195,7 @@ def test_stop_releases_at_once_and_continue_resumes_from_the_next_bar(
     assert [e.args[0] for e in band.engine.transcript.of("release")] == [stopped_at]
     band.run_to(band.engine.clock + 3 * SR)
     assert all(note.start < stopped_at for note in band.notes())
-    resume = band.engine.clock + LEAD
+    resume = band.engine.clock + LEAD + GAP
     band.apply(Continue())
     band.run_to(resume + 4 * BEAT)
     assert band.session.section == "verse 1"
@@ -204,7 +207,7 @@ def test_stop_releases_at_once_and_continue_resumes_from_the_next_bar(
 def test_play_while_playing_restarts_the_song_at_the_next_bar(make_band: MakeBand) -> None:
     band = make_band()
     band.run_to(band.beat_sample(13))
-    assert band.apply(Play()).at == LEAD + 16 * BEAT
+    assert band.apply(Play()).at == START + 16 * BEAT
     band.run_to(band.beat_sample(17))
     assert band.session.section == "intro"
     assert band.session.bar == 1
@@ -216,7 +219,7 @@ def test_commands_given_while_stopped_wait_for_the_music(make_band: MakeBand) ->
     assert band.engine.transcript.of("schedule") == []
     band.apply(SetTempo(100.0))
     band.apply(GotoSection("chorus"))
-    start = band.engine.clock + LEAD
+    start = band.engine.clock + LEAD + GAP
     band.apply(Continue())
     band.run_to(start + 2 * SR)
     assert band.session.section == "chorus 1"
@@ -231,7 +234,7 @@ def test_a_new_key_replans_the_chords_from_the_next_bar(make_band: MakeBand) -> 
     assert band.session.key == "Eb major"
     bar = band.conductor.planned[0]
     assert bar.start_beat == 16
-    bass = [n.pitch % 12 for n in band.notes("bass") if n.start >= LEAD + 16 * BEAT]
+    bass = [n.pitch % 12 for n in band.notes("bass") if n.start >= START + 16 * BEAT]
     eb_major = {3, 5, 7, 8, 10, 0, 2}
     assert set(bass) <= eb_major | {1, 6}  # approach notes may be chromatic, not much else
     assert band.session.chord.startswith(("Eb", "Ab", "Bb", "Cm", "Fm", "Gm", "Db"))
@@ -244,7 +247,7 @@ def test_a_held_chord_plays_until_released(make_band: MakeBand) -> None:
     band.run_to(band.beat_sample(17))
     held = [bar.chord for bar in band.conductor.planned]
     assert held == ["Dm7"] * len(held)
-    keys = {n.pitch % 12 for n in band.notes("keys") if n.start >= LEAD + 16 * BEAT}
+    keys = {n.pitch % 12 for n in band.notes("keys") if n.start >= START + 16 * BEAT}
     assert keys <= {2, 5, 9, 0, 4}  # D F A C (and the ninth a coloured voicing may add)
     band.apply(SetChord(None))
     band.run_to(band.beat_sample(25))

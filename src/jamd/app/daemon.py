@@ -227,14 +227,21 @@ class Daemon:
         began = time.monotonic()
         settings = self.settings
         # the engine is the slowest part to start: its process boots while the libraries load
-        engine_start = asyncio.create_task(self._open_engine(settings))
-        await asyncio.sleep(0)
+        # and the first song is planned, then builds that song's patches before its audio runs
+        process = self._engine_process(settings)
         styles, patches = libraries(settings)
         session = first_session(settings, styles, seed=_fresh_seed())
-        self.engine = await engine_start
-        conductor = Conductor(self.engine, styles, patches, session, live_settings(settings))
+        conductor = Conductor(process, styles, patches, session, live_settings(settings))
+        first = conductor.first_patches()
+        if process is None:
+            self.engine = self._inline_engine(settings, first)
+        else:
+            self.engine = process
+            info = await process.start(first)
+            self.engine_description = f"{info.description} (engine pid {process.pid})"
+        conductor.engine = self.engine
         conductor.listeners.append(self._on_session)
-        conductor.start(self.engine.position())
+        conductor.start(self.engine.position(), engine_has=first)
         self.conductor = conductor
         gc.collect()
         gc.freeze()  # start-up's objects stay put: the collector's passes stay short
@@ -249,29 +256,35 @@ class Daemon:
             conductor.session.status(),
         )
 
-    async def _open_engine(self, settings: Settings) -> Any:
-        spec = audio_spec(settings)
-        delay = 0.75 * 60.0 / (settings.music.tempo or 120.0)
-        recording = self.recording
+    def _engine_process(self, settings: Settings) -> Any:
+        """The engine's process, launched (None: the engine runs inline, in this process)."""
         if settings.audio.engine == "inline":
-            from jamd.engine.live import LiveEngine  # noqa: PLC0415  (loads pyo here)
-
-            sys.setswitchinterval(INLINE_SWITCH_INTERVAL)
-            engine = LiveEngine(spec, PARTS, delay_seconds=delay, recording=recording)
-            self.engine_description = engine.backend.describe()
-            return engine
+            return None
         from jamd.engine.process import EngineProcess  # noqa: PLC0415
 
         process = EngineProcess(
-            spec,
+            audio_spec(settings),
             PARTS,
-            delay_seconds=delay,
-            recording=recording,
+            delay_seconds=_delay_seconds(settings),
+            recording=self.recording,
             log_level=logging.getLogger("jamd").level,
         )
-        info = await process.start()
-        self.engine_description = f"{info.description} (engine pid {process.pid})"
+        process.launch()
         return process
+
+    def _inline_engine(self, settings: Settings, patches: Any) -> Any:
+        from jamd.engine.live import LiveEngine  # noqa: PLC0415  (loads pyo here)
+
+        sys.setswitchinterval(INLINE_SWITCH_INTERVAL)
+        engine = LiveEngine(
+            audio_spec(settings),
+            PARTS,
+            delay_seconds=_delay_seconds(settings),
+            recording=self.recording,
+            patches=patches,
+        )
+        self.engine_description = engine.backend.describe()
+        return engine
 
     def stop(self) -> None:
         """Ask the command loop to finish (a signal handler)."""
@@ -452,6 +465,10 @@ def settings_changes(old: Settings, new: Settings) -> list[Command]:
             if getattr(was_part, send) != value and value is not None:
                 commands.append(SetSend(part, send, value))
     return commands
+
+
+def _delay_seconds(settings: Settings) -> float:
+    return 0.75 * 60.0 / (settings.music.tempo or 120.0)
 
 
 def _alive(engine: Engine) -> bool:

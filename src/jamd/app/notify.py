@@ -23,6 +23,7 @@ class Notifier:
             target = "\0" + self.address[1:] if self.address.startswith("@") else self.address
             self._target = target
             self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+            self._socket.setblocking(False)  # a listener that does not read never stalls jamd
         self.watchdog_seconds = _watchdog_interval(environ)
         self.failures = 0
 

@@ -17,7 +17,7 @@ import dataclasses
 import gc
 import logging
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
@@ -37,6 +37,9 @@ AHEAD_SECONDS = 0.1
 its own thread this long."""
 STEP_SECONDS = 0.005
 """How often the writer runs."""
+LEAD_MARGIN_SECONDS = 0.02
+"""Beyond the guard, what a request may take to arrive and be handled (the pipe from the
+daemon, a burst of requests before it, a step in progress): measured ~10 ms at start-up."""
 _GUARD_SECONDS = 0.005
 
 
@@ -51,13 +54,14 @@ class LiveEngine:
         delay_seconds: float,
         recording: Recording | None = None,
         backend: Backend | None = None,
+        patches: Mapping[str, Patch] | None = None,
     ) -> None:
         recording = recording or Recording()
         self.backend = backend or open_backend(spec)
         self.recorder: Recorder | None = None
         try:
             self.graph = Graph(
-                {},
+                patches or {},  # the lanes' first patches, built before the audio starts
                 self.backend.sample_rate,
                 delay_seconds=delay_seconds,
                 stems=recording.stems is not None,
@@ -90,7 +94,7 @@ class LiveEngine:
 
     @property
     def lead(self) -> int:
-        return self.slot_delay + self.guard + math.ceil(STEP_SECONDS * self.sample_rate)
+        return self.slot_delay + self.guard + math.ceil(LEAD_MARGIN_SECONDS * self.sample_rate)
 
     def position(self) -> int:
         return self.backend.position()
@@ -105,6 +109,14 @@ class LiveEngine:
         ]
         if len(playable) < len(notes):
             self._count(late_notes=len(notes) - len(playable))
+            first = min(notes, key=lambda note: note.start)
+            log.debug(
+                "%d late notes dropped: the first at %d, the audio at %d (guard %d)",
+                len(notes) - len(playable),
+                first.start,
+                self.position(),
+                self.guard + shift,
+            )
         if not playable:
             return
         playable.sort(key=lambda note: (note.start, note.track))

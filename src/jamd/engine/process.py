@@ -23,7 +23,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +40,8 @@ this long for the engine's own thread (DESIGN.md measured 5 ms: 1,500 xruns in 8
 
 _FIELDS = ("sequence", "position", "at", *EngineStats.__dataclass_fields__)
 _INDEX = {name: index for index, name in enumerate(_FIELDS)}
-_EXTRAPOLATE_AT_MOST = 0.05  # seconds the clock is extrapolated past its last reading
+_EXTRAPOLATE_AT_MOST = 0.5  # seconds the clock is carried past its last reading (reading it
+# late would plan notes too early; reading it early only moves a boundary on)
 _METHODS = frozenset(
     {
         "schedule",
@@ -92,8 +93,8 @@ class EngineProcess:
         self._process: subprocess.Popen[bytes] | None = None
         self.info: EngineInfo | None = None
 
-    async def start(self, timeout: float = 20.0) -> EngineInfo:
-        """Start the child and wait until its audio runs; raises ``AudioUnavailable``."""
+    def launch(self) -> None:
+        """Start the child: it loads pyo and opens the audio while the daemon gets ready."""
         child = self._theirs.fileno()
         self._process = subprocess.Popen(
             [sys.executable, "-m", "jamd.engine", str(child), str(self._memory)],
@@ -102,6 +103,16 @@ class EngineProcess:
         )
         self._theirs.close()
         self._conn.send(self._setup)
+
+    async def start(
+        self, patches: Mapping[str, Patch] | None = None, timeout: float = 20.0
+    ) -> EngineInfo:
+        """Hand the child the patches its lanes start with (built before the audio runs, so
+        the first bar is never late) and wait until its audio runs; ``AudioUnavailable``."""
+        if self._process is None:
+            self.launch()
+        assert self._process is not None
+        self._send("patches", dict(patches or {}))
         reply = await self._receive(timeout)
         if reply is None:
             self._process.kill()
@@ -149,7 +160,7 @@ class EngineProcess:
         return self.info.lead
 
     def position(self) -> int:
-        """The child's last clock reading, carried forward by the time since (at most 50 ms)."""
+        """The child's last clock reading, carried forward by the time since."""
         position, at = self._read_clock()
         ahead = min(max(0.0, time.monotonic() - at), _EXTRAPOLATE_AT_MOST)
         return int(position + ahead * self.sample_rate)
@@ -268,7 +279,13 @@ def main(argv: Sequence[str]) -> int:
     configure_logging(log_level)
     sys.setswitchinterval(SWITCH_INTERVAL)
     try:
-        engine = LiveEngine(spec, lanes, delay_seconds=delay_seconds, recording=recording)
+        _, (patches,) = conn.recv()  # the lanes' first patches, once the daemon knows them
+    except EOFError:
+        return 1
+    try:
+        engine = LiveEngine(
+            spec, lanes, delay_seconds=delay_seconds, recording=recording, patches=patches
+        )
     except (AudioUnavailable, OSError) as error:
         conn.send(("failed", str(error)))
         return 1
@@ -276,10 +293,10 @@ def main(argv: Sequence[str]) -> int:
     info = EngineInfo(
         backend.sample_rate, backend.buffer_size, engine.lead, backend.name, backend.describe()
     )
-    _publish(shared, engine, engine.position())
-    conn.send(("ready", info))
     gc.collect()
     gc.freeze()  # what start-up made stays put: the collector's passes stay short
+    _publish(shared, engine, engine.position())
+    conn.send(("ready", info))
     try:
         _run(conn, shared, engine, STEP_SECONDS)
     except EOFError:

@@ -75,6 +75,8 @@ from jamd.theory import Chord, Key, parse_key
 log = logging.getLogger("jamd.live")
 
 DELAY_BEATS = 0.75  # the tempo-synced echo: a dotted eighth
+START_SECONDS = 0.05  # the transport starts this long after the lead: room for the burst of
+# requests (patches, mixer) that goes with a start
 TILT_DB = 12.0  # the mood's high shelf spans -6..+6 dB
 
 
@@ -219,10 +221,18 @@ class Conductor:
 
     # -- start, tick --------------------------------------------------------------------------
 
-    def start(self, position: int) -> None:
-        """Set the engine's mixer and start the first song (playing, if ``autoplay``)."""
+    def first_patches(self) -> Mapping[str, Patch]:
+        """The first song's patches, for an engine to start with (the song is planned now)."""
+        if self._song is None:
+            self._song = self._new_song(self._genre, self.session.seed)
+        return self._song.patches
+
+    def start(self, position: int, *, engine_has: Mapping[str, Patch] | None = None) -> None:
+        """Set the engine's mixer and start the first song (playing, if ``autoplay``).
+        ``engine_has``: the patches the engine's lanes already play."""
         self._position = position
-        self._song = self._new_song(self._genre, self.session.seed)
+        self._song = self._song or self._new_song(self._genre, self.session.seed)
+        self._patches_before = MappingProxyType(dict(engine_has or {}))
         self._apply_mixer()
         self.engine.set_tilt(self._tilt(self.session.mood))
         self.engine.set_delay_time(DELAY_BEATS * 60.0 / self.session.tempo)
@@ -422,7 +432,7 @@ class Conductor:
         return self._map is not None and (self._cursor is not None or bool(self._bars))
 
     def _start_at(self, cursor: Cursor, position: int) -> None:
-        start = position + self.engine.lead
+        start = position + self.engine.lead + round(START_SECONDS * self.engine.sample_rate)
         if self._map is None:
             self._map = TempoMap(self.engine.sample_rate, start, self.session.tempo)
             self._start_beat = 0.0
