@@ -206,32 +206,24 @@ _FLAGS = {
 
 
 def _load(arguments: argparse.Namespace) -> tuple["Settings", dict[str, object]]:
-    from jamd.settings import load_settings, parse_assignment  # noqa: PLC0415
+    from jamd.app.daemon import read_settings  # noqa: PLC0415
+    from jamd.settings import parse_assignment  # noqa: PLC0415
 
     overrides: dict[str, object] = dict(parse_assignment(text) for text in arguments.set)
     for flag, dotted in _FLAGS.items():
         value = getattr(arguments, flag, None)
         if value is not None:
             overrides[dotted] = value
-    return load_settings(arguments.config, overrides=overrides), overrides
+    return read_settings(arguments.config, overrides), overrides
 
 
 def _run(arguments: argparse.Namespace) -> int:
     import asyncio  # noqa: PLC0415
 
-    from jamd.app.daemon import (  # noqa: PLC0415
-        check_settings,
-        libraries,
-        resolve_recording,
-        run_daemon,
-    )
+    from jamd.app.daemon import resolve_recording, run_daemon  # noqa: PLC0415
     from jamd.logs import configure_logging  # noqa: PLC0415
-    from jamd.settings import SettingsError  # noqa: PLC0415
 
     settings, overrides = _load(arguments)
-    problems = check_settings(settings, libraries(settings)[0])
-    if problems:
-        raise SettingsError(problems)
     recording = resolve_recording(settings.record.master, settings.record.stems)
     configure_logging(settings.log.level)
     return asyncio.run(
@@ -240,13 +232,9 @@ def _run(arguments: argparse.Namespace) -> int:
 
 
 def _config(arguments: argparse.Namespace) -> int:
-    from jamd.app.daemon import check_settings, libraries  # noqa: PLC0415
-    from jamd.settings import SettingsError, dump_settings  # noqa: PLC0415
+    from jamd.settings import dump_settings  # noqa: PLC0415
 
     settings, _ = _load(arguments)
-    problems = check_settings(settings, libraries(settings)[0])
-    if problems:
-        raise SettingsError(problems)
     print(dump_settings(settings), end="")
     return 0
 
@@ -254,10 +242,11 @@ def _config(arguments: argparse.Namespace) -> int:
 def _doctor(arguments: argparse.Namespace) -> int:
     from jamd.app.doctor import diagnose  # noqa: PLC0415
     from jamd.logs import configure_logging  # noqa: PLC0415
+    from jamd.settings import parse_assignment  # noqa: PLC0415
 
     configure_logging("error")
-    settings, _ = _load(arguments)
-    findings = diagnose(settings, arguments.config)
+    overrides: dict[str, object] = dict(parse_assignment(text) for text in arguments.set)
+    findings = diagnose(arguments.config, overrides)
     for finding in findings:
         print(finding)
     failed = sum(finding.level == "fail" for finding in findings)

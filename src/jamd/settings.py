@@ -14,7 +14,7 @@ import difflib
 import json
 import os
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -147,11 +147,17 @@ class Settings(BaseSettings):
 SECTIONS = tuple(Settings.model_fields)
 
 
+Check = Callable[[Mapping[str, Any]], list[tuple[str, str]]]
+"""Checks pydantic cannot make (a genre that exists): (dotted key, message) for the merged
+values, run whether or not the rest validates, so every problem is reported at once."""
+
+
 def load_settings(
     path: Path | None,
     *,
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    check: Check | None = None,
 ) -> Settings:
     """Defaults < the file at ``path`` < the environment < ``overrides`` (dotted keys)."""
     problems: list[str] = []
@@ -171,16 +177,21 @@ def load_settings(
     _merge(data, _from_environment(environment, problems), origins, "environment")
     for dotted, value in (overrides or {}).items():
         _merge(data, _nested(dotted.split("."), value), origins, "command line")
+
+    def origin_of(dotted: str) -> str:
+        where = tuple(dotted.split("."))
+        return next(
+            (origins[where[:n]] for n in range(len(where), 0, -1) if where[:n] in origins),
+            str(path) if path is not None else "defaults",
+        )
+
     try:
         settings = Settings(**data)
     except ValidationError as error:
         for message in validation_messages(error, Settings):
-            where = tuple(message.split(":", 1)[0].split("."))
-            origin = next(
-                (origins[where[:n]] for n in range(len(where), 0, -1) if where[:n] in origins),
-                str(path) if path is not None else "defaults",
-            )
-            problems.append(f"{origin}: {message}")
+            problems.append(f"{origin_of(message.split(':', 1)[0])}: {message}")
+    for dotted, message in check(data) if check is not None else []:
+        problems.append(f"{origin_of(dotted)}: {dotted}: {message}")
     if problems:
         raise SettingsError(problems)
     return settings

@@ -16,7 +16,7 @@ import logging
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,7 @@ from jamd.live.commands import (
 from jamd.live.conductor import Conductor, LiveSettings
 from jamd.live.session import PartMix, Session
 from jamd.logs import set_level
-from jamd.settings import PARTS, Settings, SettingsError, load_settings
+from jamd.settings import PARTS, Music, Settings, SettingsError, load_settings
 from jamd.styles.library import StyleLibrary
 from jamd.theory import parse_key
 
@@ -90,27 +90,45 @@ def resolve_recording(master: str, stems: str, now: datetime | None = None) -> R
     return Recording(master_path, stems_path)
 
 
-def check_settings(settings: Settings, styles: StyleLibrary) -> list[str]:
-    """What pydantic cannot know: the genre exists, the key reads, the directories exist."""
-    problems = []
-    music = settings.music
-    try:
-        styles.get(music.genre)
-    except InputError as error:
-        problems.append(f"music.genre: {error}")
-    if music.key is not None:
-        try:
-            parse_key(music.key)
-        except InputError as error:
-            problems.append(f"music.key: {error}")
-    for name, directories in (
-        ("patches", settings.paths.patches),
-        ("styles", settings.paths.styles),
-    ):
-        for directory in directories:
+def check_settings(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """What pydantic cannot know: the genre exists, the key reads, the directories exist.
+    Reads the merged values as they are (they may not have validated), for ``load_settings``."""
+    problems: list[tuple[str, str]] = []
+    music = _table(data, "music")
+    paths = _table(data, "paths")
+    directories = {name: _paths(paths.get(name, ())) for name in ("patches", "styles")}
+    for name, found in directories.items():
+        for directory in found:
             if not directory.is_dir():
-                problems.append(f"paths.{name}: {directory} is not a directory")
+                problems.append((f"paths.{name}", f"{directory} is not a directory"))
+    genre = music.get("genre", Music().genre)
+    if isinstance(genre, str):
+        try:
+            StyleLibrary([d for d in directories["styles"] if d.is_dir()]).get(genre)
+        except InputError as error:
+            problems.append(("music.genre", str(error)))
+    key = music.get("key")
+    if isinstance(key, str):
+        try:
+            parse_key(key)
+        except InputError as error:
+            problems.append(("music.key", str(error)))
     return problems
+
+
+def read_settings(path: Path | None, overrides: Mapping[str, Any] | None = None) -> Settings:
+    """The settings ``jamd run`` uses: the file, the environment, the overrides, all checked."""
+    return load_settings(path, overrides=overrides, check=check_settings)
+
+
+def _table(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    table = data.get(name, {})
+    return table if isinstance(table, Mapping) else {}
+
+
+def _paths(value: object) -> list[Path]:
+    items = value if isinstance(value, list | tuple) else []
+    return [Path(item) for item in items if isinstance(item, str | Path)]
 
 
 def libraries(settings: Settings) -> tuple[StyleLibrary, PatchLibrary]:
@@ -406,11 +424,7 @@ class Daemon:
         conductor = self.conductor
         assert conductor is not None
         try:
-            new = load_settings(self.config, overrides=self.overrides)
-            styles, patches = libraries(new)
-            problems = check_settings(new, styles)
-            if problems:
-                raise SettingsError(problems)
+            new = read_settings(self.config, self.overrides)
         except SettingsError as error:
             for problem in error.problems:
                 log.error("reload refused: %s", problem)
@@ -418,6 +432,7 @@ class Daemon:
             self.notifier.ready(self._status_line())
             return
         old, self.settings = self.settings, new
+        styles, patches = libraries(new)
         set_level(new.log.level)
         for section in ("audio", "record"):
             if getattr(old, section) != getattr(new, section):
@@ -499,6 +514,7 @@ __all__ = [
     "Daemon",
     "EngineDied",
     "check_settings",
+    "read_settings",
     "resolve_recording",
     "run_daemon",
     "settings_changes",

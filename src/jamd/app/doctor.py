@@ -9,11 +9,12 @@ import grp
 import os
 import pwd
 import resource
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from jamd.app.daemon import check_settings, libraries, resolve_recording
+from jamd.app.daemon import libraries, read_settings, resolve_recording
 from jamd.engine.backends import (
     import_jack,
     jack_server_running,
@@ -21,7 +22,7 @@ from jamd.engine.backends import (
     quiet_stderr,
 )
 from jamd.errors import InputError
-from jamd.settings import Settings
+from jamd.settings import Settings, SettingsError
 
 _MEMLOCK_WANTED = 256 * 1024 * 1024  # JACK and pyo lock their buffers; 64 kB is the usual default
 
@@ -36,8 +37,12 @@ class Finding:
         return f"  {self.level:<5} {self.topic}: {self.text}"
 
 
-def diagnose(settings: Settings, config: Path | None) -> list[Finding]:
+def diagnose(config: Path | None, overrides: Mapping[str, Any]) -> list[Finding]:
     """Every check, in the order a user would fix things."""
+    try:
+        settings = read_settings(config, overrides)
+    except SettingsError as error:
+        return [Finding("fail", "config", problem) for problem in error.problems]
     return [
         *_config(settings, config),
         *_audio(settings),
@@ -50,14 +55,10 @@ def diagnose(settings: Settings, config: Path | None) -> list[Finding]:
 def _config(settings: Settings, config: Path | None) -> Iterator[Finding]:
     where = str(config) if config else "the defaults (no --config)"
     styles, patches = libraries(settings)
-    problems = check_settings(settings, styles)
     try:
         resolve_recording(settings.record.master, settings.record.stems)
     except InputError as error:
-        problems.append(f"record: {error}")
-    if problems:
-        for problem in problems:
-            yield Finding("fail", "config", problem)
+        yield Finding("fail", "config", f"record: {error}")
         return
     yield Finding(
         "ok",

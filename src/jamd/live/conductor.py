@@ -509,13 +509,14 @@ class Conductor:
         song = self._planning_song()
         if self._with_patches(song).patches == song.patches:
             return
-        self._at_boundary(
+        outcome = self._at_boundary(
             None,
             Boundary.BAR,
             lambda c: replace(c, song=self._with_patches(c.song)),
             "the patches as the files now say",
             position,
         )
+        log.info("reload: %s", outcome.detail)
         self._publish()
 
     def _with_patches(self, song: LiveSong) -> LiveSong:
