@@ -119,6 +119,7 @@ def test_a_patch_change_takes_over_on_its_sample_while_the_old_one_rings_out(rig
     rig.play_for(1.5)
     assert [track.patch for track in lane.tracks] == [LIBRARY.load("keys/piano")]
     assert rig.engine.stats().patch_changes == 3  # two at start, this one
+    assert rig.engine.stats().broken_buffers == 0  # the new patch's buffers start cleared
     stems = rig.close()
     keys = stems["keys"][:, 0]
     assert np.max(np.abs(keys[change - SR // 8 : change])) > 0.01  # the organ before
@@ -174,3 +175,25 @@ def test_the_writer_stays_its_horizon_ahead_of_the_audio(rig: Rig) -> None:
         rig.play_for(0.013)
         assert rig.engine._written == rig.engine.position() + rig.engine.ahead
     assert rig.engine.ahead >= AHEAD_SECONDS * SR
+
+
+def test_patch_after_patch_never_breaks_the_audio(tmp_path: Path) -> None:
+    """Swaps free and allocate pyo objects while the music runs: none may start from the
+    memory it inherits (a NaN there would stay in the echo and the limiter for good)."""
+    rig = Rig(tmp_path, lanes=("keys", "lead"))
+    names = ["keys/organ", "keys/piano", "keys/epiano", "lead/flute", "lead/saw", "lead/horn"]
+    rig.play_for(0.1)
+    for turn in range(24):
+        at = rig.engine.position() + rig.engine.lead + 500
+        for lane in ("keys", "lead"):
+            name = names[(turn + (3 if lane == "lead" else 0)) % len(names)]
+            rig.engine.change_patch(lane, LIBRARY.load(name), at)
+            rig.engine.schedule([Note(lane, at, at + SR // 8, 60 + turn % 12, 0.9)])
+        rig.play_for(0.08)
+    rig.play_for(1.0)
+    stats = rig.engine.stats()
+    rig.close()
+    assert stats.broken_buffers == 0
+    assert stats.patch_changes >= 40
+    master, _ = read_wav(tmp_path / "master.wav")
+    assert np.all(np.isfinite(master))

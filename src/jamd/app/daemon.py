@@ -414,6 +414,8 @@ class Daemon:
             line += f"; {stats.xruns} xruns"
         if stats.late_notes or stats.underruns:
             line += f"; {stats.late_notes} late notes, {stats.underruns} underruns"
+        if stats.broken_buffers:
+            line += f"; BROKEN AUDIO ({stats.broken_buffers} buffers hold NaN): restart jamd"
         return line
 
     # -- reload -------------------------------------------------------------------------------

@@ -53,6 +53,10 @@ class Backend(Protocol):
 
     def start(self) -> None: ...
 
+    def prime(self) -> None:
+        """Return once the server has computed its first buffer."""
+        ...
+
     def position(self) -> int:
         """Samples the server has computed since it started: the audio clock."""
         ...
@@ -139,7 +143,10 @@ def open_backend(spec: AudioSpec) -> Backend:
     if spec.backend == "null":
         return NullBackend(spec)
     if jack_server_running(spec.jack_server):
-        return JackBackend(spec)
+        try:
+            return JackBackend(spec)
+        except AudioUnavailable as error:  # a server pyo's own libjack cannot join (PipeWire)
+            log.warning("a JACK server runs but jamd cannot join it (%s): trying PortAudio", error)
     devices, default = portaudio_outputs()
     if devices and (spec.device or default >= 0):
         try:
@@ -151,6 +158,16 @@ def open_backend(spec: AudioSpec) -> Backend:
         "(audio.backend = null). Start JACK or PipeWire, or set audio.backend, to hear jamd"
     )
     return NullBackend(spec)
+
+
+def _wait_for_first_buffer(backend: Backend, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while backend.position() <= 0:
+        if time.monotonic() > deadline:
+            raise AudioUnavailable(
+                f"the audio does not run: no buffer computed in {timeout:g} s ({backend.name})"
+            )
+        time.sleep(0.001)
 
 
 def _boot(server: Any, what: str) -> Any:
@@ -263,6 +280,9 @@ class JackBackend:
     def position(self) -> int:
         return int(self.server.getCurrentTimeInSamples())
 
+    def prime(self) -> None:
+        _wait_for_first_buffer(self)
+
     def pump(self) -> float:
         return 1.0  # JACK's own thread computes the audio
 
@@ -331,6 +351,9 @@ class PortAudioBackend:
     def position(self) -> int:
         return int(self.server.getCurrentTimeInSamples())
 
+    def prime(self) -> None:
+        _wait_for_first_buffer(self)
+
     def pump(self) -> float:
         return 1.0
 
@@ -385,6 +408,11 @@ class NullBackend:
 
     def position(self) -> int:
         return self._buffers * self.buffer_size
+
+    def prime(self) -> None:
+        self.server.process()
+        self._buffers += 1
+        self._origin = self._clock() - self._period
 
     def pump(self) -> float:
         now = self._clock()

@@ -222,6 +222,15 @@ class Track(_Owner):
         for signal in (*self._gains, self._reverb, self._delay):
             signal.value = 0.0
 
+    def clear_outputs(self) -> None:
+        """Zero the outputs' buffers before a lane's slot reads them. pyo does not clear a new
+        object's buffer, and the slot, made before this track, reads it once before the track
+        first computes: memory freed by patches swapped earlier can hold NaN, which the echo's
+        and the reverb's feedback would keep for good. A stream that stops clears its buffer."""
+        for signal in (self.output, self.reverb_send, self.delay_send):
+            signal.stop()
+            signal.play()
+
     def close(self) -> None:
         """Stop every stream, so no C object reads this track's tables when they are freed."""
         self.stop_all()
@@ -465,6 +474,7 @@ class Lane(_Owner):
         slot = free[0]
         track.set_fader(self.fader)
         track.set_tone(self.tone)
+        track.clear_outputs()
         for signal, source in zip(
             self._slots[slot], (track.output, track.reverb_send, track.delay_send), strict=True
         ):

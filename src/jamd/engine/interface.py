@@ -47,6 +47,7 @@ class EngineStats:
     late_notes: int = 0  # notes that arrived after their onset was played: dropped
     dropped_notes: int = 0  # notes for a lane with no patch, or a kit piece that is missing
     patch_changes: int = 0
+    broken_buffers: int = 0  # master buffers holding NaN or infinity (never seen since fixed)
     load: float | None = None  # DSP load in percent, where the backend measures it
 
 

@@ -22,6 +22,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 
+import numpy as np
+
 from jamd.engine.backends import AudioSpec, Backend, open_backend
 from jamd.engine.drumsynth import warm_kit
 from jamd.engine.graph import Graph
@@ -61,7 +63,7 @@ class LiveEngine:
         self.recorder: Recorder | None = None
         try:
             self.graph = Graph(
-                patches or {},  # the lanes' first patches, built before the audio starts
+                {},
                 self.backend.sample_rate,
                 delay_seconds=delay_seconds,
                 stems=recording.stems is not None,
@@ -69,6 +71,13 @@ class LiveEngine:
             )
             self._open_recorder(recording)
             self.backend.start()
+            # Patches are built once the graph has computed a buffer: pyo does not clear a new
+            # object's buffers, and some objects take their first state from their input's
+            # (a filter's memory, say); before the first buffer that input holds whatever the
+            # memory held, NaN included, which feedback (the echo, the reverb) keeps for good.
+            self.backend.prime()
+            for lane, patch in (patches or {}).items():
+                self.graph.lanes[lane].install(self.graph.build_track(lane, patch), 0)
         except BaseException:
             self._free()
             raise
@@ -200,9 +209,26 @@ class LiveEngine:
         due = self.backend.pump()
         position = self.backend.position()
         self._write(position)
+        self._check(position)
         self._record(position)
         self.graph.retire(position)
         return min(due, STEP_SECONDS)
+
+    def _check(self, position: int) -> None:
+        """Count a master buffer that holds NaN or infinity: an unstable filter would keep it
+        for good, so it must never go unnoticed (a few microseconds a step)."""
+        frames = self.backend.buffer_size
+        if position < frames:
+            return
+        last = self.graph.master_capture.read(position - frames, position)
+        if not np.isfinite(last).all():
+            self._count(broken_buffers=1)
+            if self._counts.broken_buffers in (1, 10, 100, 1000):
+                log.error(
+                    "the master holds NaN or infinity (%d buffers so far): a DSP object went "
+                    "unstable; restart jamd to recover",
+                    self._counts.broken_buffers,
+                )
 
     def _write(self, position: int) -> None:
         earliest = position + self.guard

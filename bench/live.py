@@ -1,0 +1,304 @@
+"""Live benchmark: xruns under load, time to READY=1, memory over time (docs/performance.md).
+
+Each part starts its own JACK server (``jackd --no-realtime -d dummy -r 48000``) under a
+private name, so nothing else on the machine is touched.
+
+- xruns: the daemon runs in this process (so the load below is *in the daemon*) for
+  ``--seconds`` at buffers of 256, 128 and 64 frames, with the default arrangement, commands
+  arriving at 1,000/s, and another thread doing continuous pure-Python work. JACK's xrun count
+  (jamd's monitor client) is read after the first second and at the end. ``--engine inline``
+  runs the same with the engine in the daemon's process, for comparison.
+- ready: ``jamd run`` started as a fresh process, time until READY=1 on a notify socket.
+- memory: RSS (and PSS, shared pages divided among the processes that map them) of the daemon
+  and of its engine process after 60 s, and their growth over ``--minutes`` with a command
+  every 100 ms.
+
+Run: .venv/bin/python bench/live.py [xruns|ready|memory|all] [--seconds 60] [--minutes 10]
+Targets: 0 xruns at 256 frames after the first second; READY=1 within 1.5 s; RSS <= 120 MB,
+growing <= 1 MB over 10 minutes.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from jamd.app.daemon import Daemon
+from jamd.app.notify import Notifier
+from jamd.live.commands import (
+    Command,
+    Fill,
+    SetLevel,
+    SetMood,
+    SetPan,
+    SetSend,
+    SetTempo,
+    SetTone,
+)
+from jamd.logs import configure_logging
+from jamd.settings import PARTS, load_settings
+
+JAMD = Path(sys.executable).with_name("jamd")
+
+
+@contextlib.contextmanager
+def jack_server(period: int) -> Iterator[str]:
+    jackd = shutil.which("jackd")
+    if jackd is None:
+        sys.exit("jackd is not installed (sudo apt install jackd2)")
+    name = f"jamd-bench-{os.getpid()}-{period}"
+    server = subprocess.Popen(
+        [jackd, "--no-realtime", "-n", name, "-d", "dummy", "-r", "48000", "-p", str(period)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(200):
+            probe = subprocess.run(
+                ["jack_wait", "-s", name, "-c"], capture_output=True, text=True, check=False
+            )
+            if probe.stdout.strip() == "running":
+                break
+            time.sleep(0.05)
+        else:
+            sys.exit(f"jackd -p {period} did not start")
+        yield name
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def settings_for(server: str, engine: str, genre: str = "pop") -> Any:
+    return load_settings(
+        None,
+        overrides={
+            "audio.backend": "jack",
+            "audio.jack_server": server,
+            "audio.connect": [],
+            "audio.engine": engine,
+            "music.genre": genre,
+            "music.seed": 7,
+            "log.level": "warning",
+        },
+    )
+
+
+def busy(stop: threading.Event, counter: list[int]) -> None:
+    """Continuous pure-Python work, as a background task in the daemon may do."""
+    x = 0
+    while not stop.is_set():
+        for _ in range(1000):
+            x = (x * 31 + 7) % 1000003
+        counter[0] += 1
+
+
+def random_command(rng: random.Random, n: int) -> Command:
+    if n % 1000 == 0:
+        return Fill()
+    if n % 50 == 0:
+        return SetTempo(rng.uniform(100, 124))
+    part = rng.choice(PARTS)
+    kind = n % 5
+    if kind == 0:
+        return SetLevel(part, rng.uniform(-12, 0))
+    if kind == 1:
+        return SetPan(part, rng.uniform(-1, 1))
+    if kind == 2:
+        return SetSend(part, rng.choice(("reverb", "delay")), rng.uniform(0, 0.5))
+    if kind == 3:
+        return SetTone(part, rng.uniform(0.3, 0.7))
+    return SetMood(rng.uniform(0.3, 0.7))
+
+
+async def commands(daemon: Daemon, rate: float, stop: asyncio.Event, sent: list[int]) -> None:
+    """``rate`` commands a second against absolute deadlines."""
+    rng = random.Random(7)
+    period = 1.0 / rate
+    next_at = time.monotonic()
+    while not stop.is_set():
+        now = time.monotonic()
+        while next_at <= now:
+            future = daemon.submit(random_command(rng, sent[0]))
+            future.add_done_callback(lambda f: f.exception() if not f.cancelled() else None)
+            sent[0] += 1
+            next_at += period
+        await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+
+
+def memory_of(pid: int) -> tuple[float, float]:
+    """(RSS, PSS) in MB."""
+    values = {}
+    with open(f"/proc/{pid}/smaps_rollup") as rollup:
+        for line in rollup:
+            parts = line.split()
+            if parts and parts[0] in ("Rss:", "Pss:"):
+                values[parts[0]] = int(parts[1]) / 1024
+    return values["Rss:"], values["Pss:"]
+
+
+def engine_pid(daemon: Daemon) -> int | None:
+    return getattr(daemon.engine, "pid", None)
+
+
+async def measure_xruns(server: str, engine: str, seconds: float) -> dict[str, float]:
+    daemon = Daemon(settings_for(server, engine), notifier=Notifier({}))
+    task = asyncio.create_task(daemon.run())
+    await daemon.started.wait()
+    stop_thread = threading.Event()
+    loops = [0]
+    worker = threading.Thread(target=busy, args=(stop_thread, loops), daemon=True)
+    worker.start()
+    stop_commands = asyncio.Event()
+    sent = [0]
+    sender = asyncio.create_task(commands(daemon, 1000.0, stop_commands, sent))
+    await asyncio.sleep(1.0)
+    first = daemon.engine.stats()
+    began = time.monotonic()
+    sent_before = sent[0]
+    await asyncio.sleep(seconds)
+    last = daemon.engine.stats()
+    elapsed = time.monotonic() - began
+    stop_commands.set()
+    await sender
+    stop_thread.set()
+    worker.join()
+    bus = daemon.bus.stats
+    daemon.stop()
+    await task
+    return {
+        "xruns": last.xruns - first.xruns,
+        "first_second_xruns": first.xruns,
+        "underruns": last.underruns - first.underruns,
+        "late": last.late_notes - first.late_notes,
+        "commands_per_s": (sent[0] - sent_before) / elapsed,
+        "superseded": bus.superseded,
+        "load": last.load or 0.0,
+        "busy_loops_per_s": loops[0] / (elapsed + 1),
+    }
+
+
+def xruns(seconds: float, engines: list[str]) -> None:
+    print(f"xruns over {seconds:g} s after the first, 1,000 commands/s, a busy thread")
+    header = "engine   frames  xruns  (1st s)  underruns  late notes  cmds/s  DSP load %"
+    print(header)
+    for engine in engines:
+        for period in (256, 128, 64):
+            if engine == "inline" and period != 256:
+                continue
+            with jack_server(period) as server:
+                result = asyncio.run(measure_xruns(server, engine, seconds))
+            print(
+                f"{engine:<8} {period:>6}  {result['xruns']:>5.0f}"
+                f"  {result['first_second_xruns']:>7.0f}"
+                f"  {result['underruns']:>9.0f}  {result['late']:>10.0f}"
+                f"  {result['commands_per_s']:>6.0f}  {result['load']:>10.1f}",
+                flush=True,
+            )
+
+
+def ready(repeats: int) -> None:
+    times = []
+    with jack_server(256) as server, tempfile.TemporaryDirectory() as directory:
+        for _ in range(repeats):
+            path = Path(directory) / "notify.sock"
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            listener.bind(str(path))
+            listener.settimeout(30)
+            began = time.monotonic()
+            process = subprocess.Popen(
+                [str(JAMD), "run", "--audio", "jack", "--jack-server", server,
+                 "--log-level", "warning", "--set", "audio.connect=[]"],
+                env={**os.environ, "NOTIFY_SOCKET": str(path)},
+            )  # fmt: skip
+            while b"READY=1" not in listener.recv(4096):
+                pass
+            times.append(time.monotonic() - began)
+            stopping = time.monotonic()
+            process.terminate()
+            process.wait(30)
+            stop_seconds = time.monotonic() - stopping
+            listener.close()
+            path.unlink()
+            print(f"  READY=1 after {times[-1]:.2f} s; SIGTERM to exit {stop_seconds:.2f} s")
+    print(
+        f"start to READY=1 over {repeats} starts: median {statistics.median(times):.2f} s, "
+        f"max {max(times):.2f} s"
+    )
+
+
+async def measure_memory(server: str, minutes: float) -> None:
+    daemon = Daemon(settings_for(server, "process"), notifier=Notifier({}))
+    task = asyncio.create_task(daemon.run())
+    await daemon.started.wait()
+    stop = asyncio.Event()
+    sent = [0]
+    sender = asyncio.create_task(commands(daemon, 10.0, stop, sent))
+    engine = engine_pid(daemon)
+    assert engine is not None
+    await asyncio.sleep(60.0)
+    own0, child0 = memory_of(os.getpid()), memory_of(engine)
+    print(
+        f"after 60 s: daemon RSS {own0[0]:.1f} MB (PSS {own0[1]:.1f}), "
+        f"engine RSS {child0[0]:.1f} MB (PSS {child0[1]:.1f})",
+        flush=True,
+    )
+    end = time.monotonic() + minutes * 60
+    while time.monotonic() < end:
+        await asyncio.sleep(60.0)
+        own, child = memory_of(os.getpid()), memory_of(engine)
+        print(
+            f"  +{(own[0] - own0[0]):+.2f} MB daemon, {(child[0] - child0[0]):+.2f} MB engine "
+            f"RSS ({daemon.conductor.session.status() if daemon.conductor else ''})",
+            flush=True,
+        )
+    own, child = memory_of(os.getpid()), memory_of(engine)
+    print(
+        f"growth over {minutes:g} min with a command every 100 ms ({sent[0]} commands): daemon "
+        f"{own[0] - own0[0]:+.2f} MB RSS ({own[1] - own0[1]:+.2f} PSS), engine "
+        f"{child[0] - child0[0]:+.2f} MB RSS ({child[1] - child0[1]:+.2f} PSS)"
+    )
+    stop.set()
+    await sender
+    daemon.stop()
+    await task
+
+
+def memory(minutes: float) -> None:
+    with jack_server(256) as server:
+        asyncio.run(measure_memory(server, minutes))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "part", nargs="?", default="all", choices=("xruns", "ready", "memory", "all")
+    )
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--engine", action="append", choices=("process", "inline"))
+    arguments = parser.parse_args()
+    configure_logging("warning")
+    os.environ["PYO_GUI_WX"] = "0"
+    if arguments.part in ("ready", "all"):
+        ready(arguments.repeat)
+    if arguments.part in ("xruns", "all"):
+        xruns(arguments.seconds, arguments.engine or ["process", "inline"])
+    if arguments.part in ("memory", "all"):
+        memory(arguments.minutes)
+
+
+if __name__ == "__main__":
+    main()
