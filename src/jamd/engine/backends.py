@@ -53,10 +53,6 @@ class Backend(Protocol):
 
     def start(self) -> None: ...
 
-    def prime(self) -> None:
-        """Return once the server has computed its first buffer."""
-        ...
-
     def position(self) -> int:
         """Samples the server has computed since it started: the audio clock."""
         ...
@@ -158,16 +154,6 @@ def open_backend(spec: AudioSpec) -> Backend:
         "(audio.backend = null). Start JACK or PipeWire, or set audio.backend, to hear jamd"
     )
     return NullBackend(spec)
-
-
-def _wait_for_first_buffer(backend: Backend, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while backend.position() <= 0:
-        if time.monotonic() > deadline:
-            raise AudioUnavailable(
-                f"the audio does not run: no buffer computed in {timeout:g} s ({backend.name})"
-            )
-        time.sleep(0.001)
 
 
 def _boot(server: Any, what: str) -> Any:
@@ -280,9 +266,6 @@ class JackBackend:
     def position(self) -> int:
         return int(self.server.getCurrentTimeInSamples())
 
-    def prime(self) -> None:
-        _wait_for_first_buffer(self)
-
     def pump(self) -> float:
         return 1.0  # JACK's own thread computes the audio
 
@@ -351,9 +334,6 @@ class PortAudioBackend:
     def position(self) -> int:
         return int(self.server.getCurrentTimeInSamples())
 
-    def prime(self) -> None:
-        _wait_for_first_buffer(self)
-
     def pump(self) -> float:
         return 1.0
 
@@ -408,11 +388,6 @@ class NullBackend:
 
     def position(self) -> int:
         return self._buffers * self.buffer_size
-
-    def prime(self) -> None:
-        self.server.process()
-        self._buffers += 1
-        self._origin = self._clock() - self._period
 
     def pump(self) -> float:
         now = self._clock()

@@ -579,9 +579,10 @@ class Graph(_Owner):
         reverb_in = self.own(pyo.Mix([strip.reverb_send for strip in strips], voices=1))
         delay_in = self.own(pyo.Mix([strip.delay_send for strip in strips], voices=1))
         reverb = self.own(pyo.Freeverb(reverb_in, size=[0.8, 0.84], damp=0.55, bal=1.0))
-        self.delay_time = self.own(pyo.SigTo(delay_seconds, time=_SMOOTHING, init=delay_seconds))
-        echo_times = [self.delay_time, self.own(self.delay_time + _ECHO_SPREAD)]
-        echoes = self.own(pyo.Delay(delay_in, delay=echo_times, feedback=0.32, maxdelay=4.0))
+        self._delay_time = _Glide(delay_seconds, _SMOOTHING * sample_rate)
+        self._echoes = echoes = self.own(
+            pyo.Delay(delay_in, delay=self._echo_times(delay_seconds), feedback=0.32, maxdelay=4.0)
+        )
         self.effects = self.own(pyo.Mix([reverb, echoes], voices=2))
         self.master_level = self.own(pyo.SigTo(1.0, time=_SMOOTHING, init=1.0))
         summed: Any = self.own(pyo.Mix([dry, self.effects], voices=2, mul=self.master_level))
@@ -654,6 +655,8 @@ class Graph(_Owner):
             lane.render_control(start, stop, playing=playing)
         if self._tilt.step(stop - start):
             self._tilt_filter.boost = self._tilt.value
+        if self._delay_time.step(stop - start):
+            self._echoes.delay = self._echo_times(self._delay_time.value)
 
     def silence(self, start: int, stop: int) -> None:
         for lane in self.lanes.values():
@@ -668,7 +671,20 @@ class Graph(_Owner):
             self._tilt.set(db)
 
     def set_delay_time(self, seconds: float) -> None:
-        self.delay_time.value = seconds
+        """The echo's time, glided over 50 ms (stepped from Python as the control is written)."""
+        self._delay_time.set(seconds)
+
+    def _echo_times(self, seconds: float) -> list[float]:
+        """Left and right echo times, each a whole number of samples and a half.
+
+        pyo's Delay interpolates between buffer[i] and buffer[i + 1]; when the delay in samples
+        is a hair over a whole number, float32 rounds its read position up to the buffer's
+        end and it reads one sample past it (valgrind: 'Invalid read ... 0 bytes after a
+        block'), whatever memory holds, NaN included, which the feedback keeps for good. A
+        0.3 s echo at 48 kHz hit it one run in three. Half a sample keeps the read inside.
+        """
+        rate = self.sample_rate
+        return [(math.floor(t * rate) + 0.5) / rate for t in (seconds, seconds + _ECHO_SPREAD)]
 
     def fade_master(self, level: float, seconds: float) -> None:
         self.master_level.time = max(seconds, 0.001)

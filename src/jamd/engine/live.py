@@ -70,14 +70,9 @@ class LiveEngine:
                 lanes=lanes,
             )
             self._open_recorder(recording)
-            self.backend.start()
-            # Patches are built once the graph has computed a buffer: pyo does not clear a new
-            # object's buffers, and some objects take their first state from their input's
-            # (a filter's memory, say); before the first buffer that input holds whatever the
-            # memory held, NaN included, which feedback (the echo, the reverb) keeps for good.
-            self.backend.prime()
-            for lane, patch in (patches or {}).items():
+            for lane, patch in (patches or {}).items():  # built before the audio starts
                 self.graph.lanes[lane].install(self.graph.build_track(lane, patch), 0)
+            self.backend.start()
         except BaseException:
             self._free()
             raise

@@ -59,10 +59,14 @@ class Recorder:
             if self.lost_blocks == 1 or self.lost_blocks % 100 == 0:
                 log.error("recording: the disk is too slow, %d blocks lost", self.lost_blocks)
 
-    def close(self) -> None:
-        """Write what is queued, then close every file."""
-        self._queue.put(None)
-        self._thread.join()
+    def close(self, timeout: float = 10.0) -> None:
+        """Write what is queued, then close every file (within ``timeout``, whatever the
+        disk does)."""
+        try:
+            self._queue.put(None, timeout=timeout)
+        except queue.Full:
+            log.error("recording: the disk did not take the last %d blocks", self._queue.qsize())
+        self._thread.join(timeout)
         self._close_files()
 
     def _write(self) -> None:
@@ -76,6 +80,9 @@ class Recorder:
             except OSError as error:
                 self.failed = f"{error.strerror or error}"
                 log.error("recording stopped: cannot write: %s", self.failed)
+            except Exception as error:  # noqa: BLE001  (the thread outlives any one bad block)
+                self.lost_blocks += 1
+                log.error("recording: a block could not be written (%s): skipped", error)
 
     def _close_files(self) -> None:
         for name, writer in self._files.items():

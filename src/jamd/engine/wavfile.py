@@ -14,8 +14,10 @@ _FULL_SCALE_24 = 2**23 - 1
 
 
 def to_pcm24(frames: npt.NDArray[np.float32]) -> bytes:
-    """Interleaved little-endian 24-bit samples from float frames in [-1, 1] (clipped)."""
-    scaled = np.round(np.clip(frames, -1.0, 1.0).astype(np.float64) * _FULL_SCALE_24).astype("<i4")
+    """Interleaved little-endian 24-bit samples from float frames in [-1, 1] (clipped; NaN,
+    which no file format holds, is written as silence)."""
+    finite = np.nan_to_num(frames.astype(np.float64), nan=0.0, posinf=1.0, neginf=-1.0)
+    scaled = np.round(np.clip(finite, -1.0, 1.0) * _FULL_SCALE_24).astype("<i4")
     return scaled.view(np.uint8).reshape(-1, 4)[:, :3].tobytes()
 
 
