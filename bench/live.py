@@ -14,6 +14,8 @@ private name, so nothing else on the machine is touched.
   every 100 ms.
 
 Run: .venv/bin/python bench/live.py [xruns|ready|memory|all] [--seconds 60] [--minutes 10]
+     [--realtime]  (jackd with realtime scheduling, as a studio runs it; the tests use
+                   --no-realtime)
 Targets: 0 xruns at 256 frames after the first second; READY=1 within 1.5 s; RSS <= 120 MB,
 growing <= 1 MB over 10 minutes.
 """
@@ -53,14 +55,18 @@ from jamd.settings import PARTS, load_settings
 JAMD = Path(sys.executable).with_name("jamd")
 
 
+REALTIME = False  # --realtime: jackd with realtime scheduling, as a studio runs it
+
+
 @contextlib.contextmanager
 def jack_server(period: int) -> Iterator[str]:
     jackd = shutil.which("jackd")
     if jackd is None:
         sys.exit("jackd is not installed (sudo apt install jackd2)")
     name = f"jamd-bench-{os.getpid()}-{period}"
+    scheduling = ["--realtime"] if REALTIME else ["--no-realtime"]
     server = subprocess.Popen(
-        [jackd, "--no-realtime", "-n", name, "-d", "dummy", "-r", "48000", "-p", str(period)],
+        [jackd, *scheduling, "-n", name, "-d", "dummy", "-r", "48000", "-p", str(period)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -289,7 +295,15 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--engine", action="append", choices=("process", "inline"))
+    parser.add_argument(
+        "--realtime",
+        action="store_true",
+        help="run jackd with realtime scheduling (needs root or RLIMIT_RTPRIO), as in a studio",
+    )
     arguments = parser.parse_args()
+    global REALTIME  # noqa: PLW0603  (one switch for the whole run)
+    REALTIME = arguments.realtime
+    print(f"jackd {'--realtime' if REALTIME else '--no-realtime'} -d dummy -r 48000")
     configure_logging("warning")
     os.environ["PYO_GUI_WX"] = "0"
     if arguments.part in ("ready", "all"):

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from jamd.app.daemon import read_settings, settings_changes
+from jamd.app.config import read_settings
+from jamd.app.daemon import settings_changes
 from jamd.live.commands import SetKey, SetLevel, SetMute, SetTempo
 from jamd.settings import (
     MASK,
@@ -73,7 +74,7 @@ def test_every_problem_is_reported_at_once_with_where_it_came_from(tmp_path: Pat
 
 
 def read_settings_with(path: Path, environ: dict[str, str], overrides: dict[str, object]) -> None:
-    from jamd.app.daemon import check_settings  # noqa: PLC0415
+    from jamd.app.config import check_settings  # noqa: PLC0415
 
     load_settings(path, environ=environ, overrides=overrides, check=check_settings)
 

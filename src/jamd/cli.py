@@ -206,7 +206,7 @@ _FLAGS = {
 
 
 def _load(arguments: argparse.Namespace) -> tuple["Settings", dict[str, object]]:
-    from jamd.app.daemon import read_settings  # noqa: PLC0415
+    from jamd.app.config import read_settings  # noqa: PLC0415
     from jamd.settings import parse_assignment  # noqa: PLC0415
 
     overrides: dict[str, object] = dict(parse_assignment(text) for text in arguments.set)
@@ -220,14 +220,41 @@ def _load(arguments: argparse.Namespace) -> tuple["Settings", dict[str, object]]
 def _run(arguments: argparse.Namespace) -> int:
     import asyncio  # noqa: PLC0415
 
-    from jamd.app.daemon import resolve_recording, run_daemon  # noqa: PLC0415
+    from jamd.app.config import spawn_engine  # noqa: PLC0415
+
+    # the engine's process starts first: it loads pyo while this one reads its settings
+    engine = None if arguments.engine == "inline" else spawn_engine()
+    try:
+        settings, overrides = _load(arguments)
+    except InputError:
+        if engine is not None:
+            asyncio.run(engine.close())
+        raise
+    from jamd.app.config import configure_engine, resolve_recording  # noqa: PLC0415
     from jamd.logs import configure_logging  # noqa: PLC0415
 
-    settings, overrides = _load(arguments)
-    recording = resolve_recording(settings.record.master, settings.record.stems)
     configure_logging(settings.log.level)
+    try:
+        recording = resolve_recording(settings.record.master, settings.record.stems)
+    except InputError:
+        if engine is not None:
+            asyncio.run(engine.close())
+        raise
+    if engine is not None and settings.audio.engine == "inline":
+        asyncio.run(engine.close())
+        engine = None
+    if engine is not None:
+        configure_engine(engine, settings, recording)
+    from jamd.app.daemon import run_daemon  # noqa: PLC0415
+
     return asyncio.run(
-        run_daemon(settings, config=arguments.config, overrides=overrides, recording=recording)
+        run_daemon(
+            settings,
+            config=arguments.config,
+            overrides=overrides,
+            recording=recording,
+            engine=engine,
+        )
     )
 
 

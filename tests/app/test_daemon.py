@@ -99,7 +99,7 @@ def test_commands_land_on_their_boundaries_in_the_recorded_audio(
     # a click on every beat, within a sample (as offline: a click's first sample can fall
     # under the threshold), besides the intro's fill on beat 11
     errors = [min(abs(click - beat) for click in clicks) for beat in expected]
-    assert max(errors) <= 1, errors
+    assert max(errors) <= 1, [(i, e) for i, e in enumerate(errors) if e]
     assert len(clicks) == len(expected) + 3  # the fill's other three strokes, nothing else
     assert abs(tempo.at - (start + 18 * old)) <= 1
     assert abs(jump.at - (start + 18 * old + 6 * new)) <= 1

@@ -16,22 +16,26 @@ import logging
 import signal
 import sys
 import time
-from collections.abc import Callable, Mapping
-from datetime import datetime
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from jamd.app.config import (
+    audio_spec,
+    configure_engine,
+    delay_seconds,
+    libraries,
+    read_settings,
+    spawn_engine,
+)
 from jamd.app.notify import Notifier
 from jamd.engine import (
-    AudioSpec,
     AudioUnavailable,
     Engine,
-    PatchLibrary,
     Recording,
-    default_patch_dirs,
 )
 from jamd.engine.interface import EngineStats
-from jamd.errors import InputError, JamdError
+from jamd.errors import JamdError
 from jamd.live.bus import CommandBus
 from jamd.live.commands import (
     Boundary,
@@ -51,7 +55,7 @@ from jamd.live.commands import (
 from jamd.live.conductor import Conductor, LiveSettings
 from jamd.live.session import PartMix, Session
 from jamd.logs import set_level
-from jamd.settings import PARTS, Music, Settings, SettingsError, load_settings
+from jamd.settings import PARTS, Settings, SettingsError
 from jamd.styles.library import StyleLibrary
 from jamd.theory import parse_key
 
@@ -60,81 +64,13 @@ log = logging.getLogger("jamd")
 TICK_SECONDS = 0.005
 FADE_SECONDS = 0.4
 STATUS_SECONDS = 5.0  # STATUS= is refreshed at least this often (xrun counts move)
-INLINE_SWITCH_INTERVAL = 0.0002  # with the engine in this process, pyo's callback needs the GIL
+SWITCH_INTERVAL = 0.0002
+"""Seconds a thread may keep the GIL while another waits: the command loop (and, inline,
+pyo's callback) waits at most this long for a busy thread (DESIGN.md: 5 ms by default)."""
 
 
 class EngineDied(JamdError):
     """The engine's process ended while the music should have been playing."""
-
-
-def resolve_recording(master: str, stems: str, now: datetime | None = None) -> Recording:
-    """The recording paths the settings name; a file that exists is never overwritten."""
-    stamp = now or datetime.now()
-    master_path = Path(stamp.strftime(master)).expanduser() if master else None
-    stems_path = Path(stamp.strftime(stems)).expanduser() if stems else None
-    if master_path is not None:
-        if master_path.exists():
-            raise InputError(f"cannot record to {master_path}: it exists (jamd never overwrites)")
-        if not master_path.parent.is_dir():
-            raise InputError(f"cannot record to {master_path}: no directory {master_path.parent}")
-    if stems_path is not None:
-        if stems_path.exists() and not stems_path.is_dir():
-            raise InputError(f"cannot record stems to {stems_path}: it is not a directory")
-        taken = [p.name for p in stems_path.glob("*.wav")] if stems_path.is_dir() else []
-        clashing = sorted(set(taken) & {f"{part}.wav" for part in (*PARTS, "fx")})
-        if clashing:
-            raise InputError(
-                f"cannot record stems to {stems_path}: {', '.join(clashing)} exist "
-                "(jamd never overwrites)"
-            )
-    return Recording(master_path, stems_path)
-
-
-def check_settings(data: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """What pydantic cannot know: the genre exists, the key reads, the directories exist.
-    Reads the merged values as they are (they may not have validated), for ``load_settings``."""
-    problems: list[tuple[str, str]] = []
-    music = _table(data, "music")
-    paths = _table(data, "paths")
-    directories = {name: _paths(paths.get(name, ())) for name in ("patches", "styles")}
-    for name, found in directories.items():
-        for directory in found:
-            if not directory.is_dir():
-                problems.append((f"paths.{name}", f"{directory} is not a directory"))
-    genre = music.get("genre", Music().genre)
-    if isinstance(genre, str):
-        try:
-            StyleLibrary([d for d in directories["styles"] if d.is_dir()]).get(genre)
-        except InputError as error:
-            problems.append(("music.genre", str(error)))
-    key = music.get("key")
-    if isinstance(key, str):
-        try:
-            parse_key(key)
-        except InputError as error:
-            problems.append(("music.key", str(error)))
-    return problems
-
-
-def read_settings(path: Path | None, overrides: Mapping[str, Any] | None = None) -> Settings:
-    """The settings ``jamd run`` uses: the file, the environment, the overrides, all checked."""
-    return load_settings(path, overrides=overrides, check=check_settings)
-
-
-def _table(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
-    table = data.get(name, {})
-    return table if isinstance(table, Mapping) else {}
-
-
-def _paths(value: object) -> list[Path]:
-    items = value if isinstance(value, list | tuple) else []
-    return [Path(item) for item in items if isinstance(item, str | Path)]
-
-
-def libraries(settings: Settings) -> tuple[StyleLibrary, PatchLibrary]:
-    styles = StyleLibrary(settings.paths.styles)
-    patches = PatchLibrary([*settings.paths.patches, *default_patch_dirs()])
-    return styles, patches
 
 
 def first_session(settings: Settings, styles: StyleLibrary, seed: int) -> Session:
@@ -175,19 +111,6 @@ def live_settings(settings: Settings) -> LiveSettings:
     )
 
 
-def audio_spec(settings: Settings) -> AudioSpec:
-    audio = settings.audio
-    return AudioSpec(
-        backend=audio.backend,
-        sample_rate=audio.sample_rate,
-        buffer_size=audio.buffer_size,
-        jack_client=audio.jack_client,
-        jack_server=audio.jack_server,
-        connect=audio.connect,
-        device=audio.device,
-    )
-
-
 class Daemon:
     """Runs the live set until stopped; see the module's text for the order of things."""
 
@@ -199,6 +122,7 @@ class Daemon:
         overrides: dict[str, Any] | None = None,
         recording: Recording | None = None,
         notifier: Notifier | None = None,
+        engine: Any = None,
     ) -> None:
         self.settings = settings
         self.config = config
@@ -207,6 +131,7 @@ class Daemon:
         self.notifier = notifier or Notifier()
         self.bus = CommandBus()
         self.engine: Any = None
+        self._launched = engine  # an engine process already booting (jamd run starts it early)
         self.conductor: Conductor | None = None
         self.started = asyncio.Event()  # audio runs and the conductor plays (READY=1)
         self.stopped_at: float | None = None
@@ -243,10 +168,11 @@ class Daemon:
 
     async def _start(self) -> None:
         began = time.monotonic()
+        sys.setswitchinterval(SWITCH_INTERVAL)
         settings = self.settings
         # the engine is the slowest part to start: its process boots while the libraries load
         # and the first song is planned, then builds that song's patches before its audio runs
-        process = self._engine_process(settings)
+        process = self._launched or self._engine_process(settings)
         styles, patches = libraries(settings)
         session = first_session(settings, styles, seed=_fresh_seed())
         conductor = Conductor(process, styles, patches, session, live_settings(settings))
@@ -278,26 +204,17 @@ class Daemon:
         """The engine's process, launched (None: the engine runs inline, in this process)."""
         if settings.audio.engine == "inline":
             return None
-        from jamd.engine.process import EngineProcess  # noqa: PLC0415
-
-        process = EngineProcess(
-            audio_spec(settings),
-            PARTS,
-            delay_seconds=_delay_seconds(settings),
-            recording=self.recording,
-            log_level=logging.getLogger("jamd").level,
-        )
-        process.launch()
+        process = spawn_engine()
+        configure_engine(process, settings, self.recording)
         return process
 
     def _inline_engine(self, settings: Settings, patches: Any) -> Any:
         from jamd.engine.live import LiveEngine  # noqa: PLC0415  (loads pyo here)
 
-        sys.setswitchinterval(INLINE_SWITCH_INTERVAL)
         engine = LiveEngine(
             audio_spec(settings),
             PARTS,
-            delay_seconds=_delay_seconds(settings),
+            delay_seconds=delay_seconds(settings),
             recording=self.recording,
             patches=patches,
         )
@@ -484,10 +401,6 @@ def settings_changes(old: Settings, new: Settings) -> list[Command]:
     return commands
 
 
-def _delay_seconds(settings: Settings) -> float:
-    return 0.75 * 60.0 / (settings.music.tempo or 120.0)
-
-
 def _alive(engine: Engine) -> bool:
     return bool(getattr(engine, "alive", True))
 
@@ -502,9 +415,12 @@ async def run_daemon(
     config: Path | None,
     overrides: dict[str, Any],
     recording: Recording,
+    engine: Any = None,
 ) -> int:
     """``jamd run``: the exit status (2 when the audio cannot start)."""
-    daemon = Daemon(settings, config=config, overrides=overrides, recording=recording)
+    daemon = Daemon(
+        settings, config=config, overrides=overrides, recording=recording, engine=engine
+    )
     try:
         return await daemon.run()
     except AudioUnavailable as error:
@@ -515,9 +431,6 @@ async def run_daemon(
 __all__ = [
     "Daemon",
     "EngineDied",
-    "check_settings",
-    "read_settings",
-    "resolve_recording",
     "run_daemon",
     "settings_changes",
 ]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jamd.app.daemon import libraries, read_settings, resolve_recording
+from jamd.app.config import libraries, read_settings, resolve_recording
 from jamd.engine.backends import (
     import_jack,
     jack_server_running,

@@ -13,6 +13,7 @@ time). Anything asked for later than that is late: it is dropped and counted, ne
 out of time.
 """
 
+import ctypes
 import dataclasses
 import gc
 import logging
@@ -59,6 +60,10 @@ class LiveEngine:
         patches: Mapping[str, Patch] | None = None,
     ) -> None:
         recording = recording or Recording()
+        self._warmer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jamd-warm")
+        self._warming: dict[tuple[object, ...], Future[None]] = {}  # by the kit's pieces
+        self._warm_rate = spec.sample_rate  # JACK may choose another: then kits warm again
+        self.prepare((patches or {}).values())  # kits synthesize while the sound card opens
         self.backend = backend or open_backend(spec)
         self.recorder: Recorder | None = None
         try:
@@ -71,6 +76,7 @@ class LiveEngine:
             )
             self._open_recorder(recording)
             for lane, patch in (patches or {}).items():  # built before the audio starts
+                self._wait_for_kit(patch)
                 self.graph.lanes[lane].install(self.graph.build_track(lane, patch), 0)
             self.backend.start()
         except BaseException:
@@ -87,8 +93,7 @@ class LiveEngine:
         self._silenced = 0  # played samples before this are zeroed
         self._recorded = 0  # recordings hold every sample before this (aligned to the notes)
         self._counts = EngineStats()
-        self._warmer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jamd-warm")
-        self._warming: dict[tuple[object, ...], Future[None]] = {}  # by the kit's pieces
+        self.rewound = False  # written control changed since the last step: step again soon
 
     # -- the Engine interface -------------------------------------------------------------
 
@@ -143,9 +148,10 @@ class LiveEngine:
     def prepare(self, patches: Iterable[Patch]) -> None:
         """Synthesize kits on a worker thread, so the patch change itself is quick."""
         self._warming = {kit: job for kit, job in self._warming.items() if not job.done()}
+        rate = self.backend.sample_rate if hasattr(self, "backend") else self._warm_rate
         for patch in patches:
             if isinstance(patch, DrumKitPatch) and _kit_key(patch) not in self._warming:
-                job = self._warmer.submit(warm_kit, patch, self.sample_rate)
+                job = self._warmer.submit(warm_kit, patch, rate)
                 self._warming[_kit_key(patch)] = job
 
     def change_patch(self, lane: str, patch: Patch, at: int) -> None:
@@ -159,14 +165,17 @@ class LiveEngine:
         current = playing.current
         if current is not None and current.patch == patch:
             return
-        if isinstance(patch, DrumKitPatch) and _kit_key(patch) in self._warming:
-            # being synthesized: wait for it rather than do it twice
-            self._warming.pop(_kit_key(patch)).result()
+        self._wait_for_kit(patch)
         at = max(at - self.slot_delay, self.position() + self.guard)
         playing.retract(at)
         playing.install(self.graph.build_track(lane, patch), at)
         self._rewind(at)
         self._count(patch_changes=1)
+
+    def _wait_for_kit(self, patch: Patch) -> None:
+        """A kit being synthesized is waited for rather than synthesized twice."""
+        if isinstance(patch, DrumKitPatch) and _kit_key(patch) in self._warming:
+            self._warming.pop(_kit_key(patch)).result()
 
     def set_fader(self, lane: str, fader: Fader) -> None:
         if lane in self.graph.lanes:
@@ -200,13 +209,18 @@ class LiveEngine:
 
     def step(self) -> float:
         """Compute what is due, write the control ahead, record; seconds until the next step."""
+        self.rewound = False
         self._write(self.backend.position())  # what was asked since the last step goes in first
         due = self.backend.pump()
         position = self.backend.position()
         self._write(position)
-        self._check(position)
-        self._record(position)
-        self.graph.retire(position)
+        # The clock may already count the buffer being computed (JACK's thread works while
+        # this one reads): what is read back, zeroed or freed stops a buffer short of it.
+        done = position - self.backend.buffer_size
+        self._check(done)
+        self._record(done)
+        if self.graph.retire(done):
+            _give_back_memory()
         return min(due, STEP_SECONDS)
 
     def _check(self, position: int) -> None:
@@ -231,9 +245,10 @@ class LiveEngine:
             if self._written > 0:
                 self._count(underruns=1)
             self._written = earliest
-        if self._silenced < position:
-            self.graph.silence(self._silenced, position)
-            self._silenced = position
+        done = position - self.backend.buffer_size  # see step: never the buffer in progress
+        if self._silenced < done:
+            self.graph.silence(self._silenced, done)
+            self._silenced = done
         horizon = position + self.ahead
         if self._written < horizon:
             self.graph.render_control(self._written, horizon, playing=position)
@@ -241,7 +256,10 @@ class LiveEngine:
 
     def _rewind(self, at: int) -> None:
         """Write again from ``at``: what was written there may have changed."""
-        self._written = min(self._written, max(at, self.position() + self.guard))
+        target = max(at, self.position() + self.guard)
+        if target < self._written:
+            self._written = target
+            self.rewound = True
 
     def _count(self, **increments: int) -> None:
         counts = self._counts
@@ -284,7 +302,7 @@ class LiveEngine:
         """Stop the audio, finish the recordings, free the graph, then the server."""
         self.backend.server.stop()
         if self.recorder is not None:
-            self._record(self.backend.position())
+            self._record(self.backend.position())  # stopped: every buffer counted is done
         self._free()
 
     def _free(self) -> None:
@@ -314,3 +332,12 @@ class LiveEngine:
 
 def _kit_key(kit: DrumKitPatch) -> tuple[object, ...]:
     return tuple(kit.pieces.items())
+
+
+def _give_back_memory() -> None:
+    """Return the heap a freed patch leaves to the system (glibc keeps it otherwise), so the
+    engine's size follows what plays, song after song."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError) as error:  # not glibc
+        log.debug("malloc_trim unavailable: %s", error)

@@ -38,6 +38,10 @@ SWITCH_INTERVAL = 0.0002
 """Seconds a Python thread may keep the GIL while another waits: pyo's callback waits at most
 this long for the engine's own thread (DESIGN.md measured 5 ms: 1,500 xruns in 8 s; 0.2 ms: 6)."""
 
+_QUIET_MATH = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+"""numpy's BLAS would start a thread per core (and their buffers) that the engine never uses
+and that would only compete with the audio thread."""
+
 _FIELDS = ("sequence", "position", "at", *EngineStats.__dataclass_fields__)
 _INDEX = {name: index for index, name in enumerate(_FIELDS)}
 _EXTRAPOLATE_AT_MOST = 0.5  # seconds the clock is carried past its last reading (reading it
@@ -73,16 +77,7 @@ class EngineInfo:
 class EngineProcess:
     """Starts the child, forwards the ``Engine`` interface to it, reads its clock."""
 
-    def __init__(
-        self,
-        spec: AudioSpec,
-        lanes: Sequence[str],
-        *,
-        delay_seconds: float,
-        recording: Any,
-        log_level: int = logging.INFO,
-    ) -> None:
-        self._setup = (spec, tuple(lanes), delay_seconds, recording, log_level)
+    def __init__(self) -> None:
         self._memory = os.memfd_create("jamd-engine-clock")
         os.ftruncate(self._memory, 8 * len(_FIELDS))
         self._map = mmap.mmap(self._memory, 8 * len(_FIELDS))
@@ -91,27 +86,41 @@ class EngineProcess:
         self._conn = multiprocessing.connection.Connection(mine.detach())
         self._theirs = theirs
         self._process: subprocess.Popen[bytes] | None = None
+        self._configured = False
         self.info: EngineInfo | None = None
 
     def launch(self) -> None:
-        """Start the child: it loads pyo and opens the audio while the daemon gets ready."""
+        """Start the child: it loads numpy and pyo while the daemon reads its settings."""
         child = self._theirs.fileno()
         self._process = subprocess.Popen(
             [sys.executable, "-m", "jamd.engine", str(child), str(self._memory)],
             pass_fds=(child, self._memory),
             stdin=subprocess.DEVNULL,
+            env={**os.environ, **_QUIET_MATH},
         )
         self._theirs.close()
-        self._conn.send(self._setup)
+
+    def configure(
+        self,
+        spec: AudioSpec,
+        lanes: Sequence[str],
+        *,
+        delay_seconds: float,
+        recording: Any,
+        log_level: int = logging.INFO,
+    ) -> None:
+        """What the engine is to open: its audio, its lanes, its echo and its recordings."""
+        if self._process is None:
+            self.launch()
+        self._conn.send((spec, tuple(lanes), delay_seconds, recording, log_level))
+        self._configured = True
 
     async def start(
         self, patches: Mapping[str, Patch] | None = None, timeout: float = 20.0
     ) -> EngineInfo:
         """Hand the child the patches its lanes start with (built before the audio runs, so
         the first bar is never late) and wait until its audio runs; ``AudioUnavailable``."""
-        if self._process is None:
-            self.launch()
-        assert self._process is not None
+        assert self._process is not None, "configure() first"
         self._send("patches", dict(patches or {}))
         reply = await self._receive(timeout)
         if reply is None:
@@ -227,7 +236,9 @@ class EngineProcess:
         """Ask the child to finish (recordings closed), wait for it, kill it if it hangs."""
         process = self._process
         if process is not None and process.poll() is None:
-            self._send("close")
+            if self._configured:
+                self._send("close")
+            self._conn.close()  # a child still waiting for its setup ends at once
             loop = asyncio.get_running_loop()
             try:
                 await loop.run_in_executor(None, process.wait, timeout)
@@ -235,7 +246,8 @@ class EngineProcess:
                 log.error("the engine process did not stop within %g s: killed", timeout)
                 process.kill()
                 process.wait()
-        self._conn.close()
+        if not self._conn.closed:
+            self._conn.close()
         self._shared.release()
         self._map.close()
         os.close(self._memory)
@@ -248,6 +260,19 @@ def _die_with_parent() -> None:
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError) as error:
         log.debug("PR_SET_PDEATHSIG unavailable: %s", error)
+
+
+ENGINE_NICE = -10
+"""The engine's threads (and the audio threads libjack starts from them, when JACK is not
+realtime) run ahead of ordinary work, where the limits allow it (root, or systemd's
+LimitNICE=-10 in jamd.service); elsewhere it runs at the usual priority."""
+
+
+def _raise_priority() -> None:
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, ENGINE_NICE)
+    except OSError as error:
+        log.debug("the engine keeps its priority (nice %d not allowed: %s)", ENGINE_NICE, error)
 
 
 def _publish(shared: Any, engine: Any, position: int) -> None:
@@ -269,15 +294,16 @@ def main(argv: Sequence[str]) -> int:
     conn = multiprocessing.connection.Connection(int(argv[0]))
     size = 8 * len(_FIELDS)
     shared = memoryview(mmap.mmap(int(argv[1]), size)).cast("d")
-    try:
-        spec, lanes, delay_seconds, recording, log_level = conn.recv()
-    except EOFError:
-        return 1
     from jamd.engine.live import STEP_SECONDS, LiveEngine  # noqa: PLC0415  (loads pyo)
     from jamd.logs import configure_logging  # noqa: PLC0415
 
+    try:
+        spec, lanes, delay_seconds, recording, log_level = conn.recv()
+    except EOFError:  # the daemon did not need an engine process after all
+        return 0
     configure_logging(log_level)
     sys.setswitchinterval(SWITCH_INTERVAL)
+    _raise_priority()
     try:
         _, (patches,) = conn.recv()  # the lanes' first patches, once the daemon knows them
     except EOFError:
@@ -329,4 +355,5 @@ def _run(
                 getattr(engine, method)(*args)
             except (ValueError, TypeError, KeyError) as error:
                 log.error("the engine refused %s: %s", method, error)
-        next_step = 0.0  # write what was just asked at once, not at the next period
+        if engine.rewound:
+            next_step = 0.0  # written control changed: write it again at once, not in 5 ms

@@ -290,7 +290,10 @@ class Conductor:
             case SetMute(part=part, muted=muted):
                 return self._mix(command, now, part, muted=muted)
             case SetSolo(part=part, soloed=soloed):
-                return self._mix(command, now, part, soloed=soloed)
+                self.session = self.session.with_part(part, soloed=soloed)
+                for every, fader in self.session.faders().items():  # solo mutes the others
+                    self.engine.set_fader(every, fader)
+                return Outcome(command, now, detail="now")
             case SetSend(part=part, send=send, amount=amount):
                 return self._mix(command, now, part, **{send: amount})
             case SetTone(part=part, brightness=brightness):
@@ -402,8 +405,9 @@ class Conductor:
         return Outcome(command, earliest, after, None, f"{description} at {where}")
 
     def _mix(self, command: Command, now: int, part: str, **changes: object) -> Outcome:
+        """One part's strip moves: only its fader is sent (a flood of moves stays small)."""
         self.session = self.session.with_part(part, **changes)
-        self._apply_mixer()
+        self.engine.set_fader(part, self.session.faders()[part])
         return Outcome(command, now, detail="now")
 
     def _apply_mixer(self) -> None:

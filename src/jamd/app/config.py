@@ -1,0 +1,120 @@
+"""Reading what ``jamd run`` is asked to do, before anything heavy is loaded.
+
+``jamd run`` reads and checks its settings, then launches the engine's process first (its
+imports and the sound card are the slowest part of a start) and only then loads the
+composer and the conductor; this module is what it needs for that much.
+"""
+
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from jamd.engine import AudioSpec, PatchLibrary, Recording, default_patch_dirs
+from jamd.errors import InputError
+from jamd.settings import PARTS, Music, Settings, load_settings
+from jamd.styles.library import StyleLibrary
+from jamd.theory import parse_key
+
+
+def resolve_recording(master: str, stems: str, now: datetime | None = None) -> Recording:
+    """The recording paths the settings name; a file that exists is never overwritten."""
+    stamp = now or datetime.now()
+    master_path = Path(stamp.strftime(master)).expanduser() if master else None
+    stems_path = Path(stamp.strftime(stems)).expanduser() if stems else None
+    if master_path is not None:
+        if master_path.exists():
+            raise InputError(f"cannot record to {master_path}: it exists (jamd never overwrites)")
+        if not master_path.parent.is_dir():
+            raise InputError(f"cannot record to {master_path}: no directory {master_path.parent}")
+    if stems_path is not None:
+        if stems_path.exists() and not stems_path.is_dir():
+            raise InputError(f"cannot record stems to {stems_path}: it is not a directory")
+        taken = [p.name for p in stems_path.glob("*.wav")] if stems_path.is_dir() else []
+        clashing = sorted(set(taken) & {f"{part}.wav" for part in (*PARTS, "fx")})
+        if clashing:
+            raise InputError(
+                f"cannot record stems to {stems_path}: {', '.join(clashing)} exist "
+                "(jamd never overwrites)"
+            )
+    return Recording(master_path, stems_path)
+
+
+def check_settings(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """What pydantic cannot know: the genre exists, the key reads, the directories exist.
+    Reads the merged values as they are (they may not have validated), for ``load_settings``."""
+    problems: list[tuple[str, str]] = []
+    music = _table(data, "music")
+    paths = _table(data, "paths")
+    directories = {name: _paths(paths.get(name, ())) for name in ("patches", "styles")}
+    for name, found in directories.items():
+        for directory in found:
+            if not directory.is_dir():
+                problems.append((f"paths.{name}", f"{directory} is not a directory"))
+    genre = music.get("genre", Music().genre)
+    if isinstance(genre, str):
+        try:
+            StyleLibrary([d for d in directories["styles"] if d.is_dir()]).get(genre)
+        except InputError as error:
+            problems.append(("music.genre", str(error)))
+    key = music.get("key")
+    if isinstance(key, str):
+        try:
+            parse_key(key)
+        except InputError as error:
+            problems.append(("music.key", str(error)))
+    return problems
+
+
+def read_settings(path: Path | None, overrides: Mapping[str, Any] | None = None) -> Settings:
+    """The settings ``jamd run`` uses: the file, the environment, the overrides, all checked."""
+    return load_settings(path, overrides=overrides, check=check_settings)
+
+
+def _table(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    table = data.get(name, {})
+    return table if isinstance(table, Mapping) else {}
+
+
+def _paths(value: object) -> list[Path]:
+    items = value if isinstance(value, list | tuple) else []
+    return [Path(item) for item in items if isinstance(item, str | Path)]
+
+
+def libraries(settings: Settings) -> tuple[StyleLibrary, PatchLibrary]:
+    styles = StyleLibrary(settings.paths.styles)
+    patches = PatchLibrary([*settings.paths.patches, *default_patch_dirs()])
+    return styles, patches
+
+
+def audio_spec(settings: Settings) -> AudioSpec:
+    """The engine's audio options: ``[audio]`` but for where the engine runs."""
+    audio = settings.audio
+    return AudioSpec(**{name: getattr(audio, name) for name in AudioSpec.__dataclass_fields__})
+
+
+def spawn_engine() -> Any:
+    """The engine's process, started before the settings are read: it loads numpy and pyo
+    meanwhile, the slowest part of a start. ``configure_engine`` tells it what to open."""
+    from jamd.engine.process import EngineProcess  # noqa: PLC0415
+
+    process = EngineProcess()
+    process.launch()
+    return process
+
+
+def configure_engine(process: Any, settings: Settings, recording: Recording) -> None:
+    import logging  # noqa: PLC0415
+
+    process.configure(
+        audio_spec(settings),
+        PARTS,
+        delay_seconds=delay_seconds(settings),
+        recording=recording,
+        log_level=logging.getLogger("jamd").level,
+    )
+
+
+def delay_seconds(settings: Settings) -> float:
+    """The echo's time to start with: a dotted eighth at the configured tempo."""
+    return 0.75 * 60.0 / (settings.music.tempo or 120.0)
