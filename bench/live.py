@@ -56,6 +56,8 @@ JAMD = Path(sys.executable).with_name("jamd")
 
 
 REALTIME = False  # --realtime: jackd with realtime scheduling, as a studio runs it
+LOAD = "full"  # --load: which of the busy thread and the commands run, to tell their shares
+PERIODS = (256, 128, 64)  # --frames: the JACK buffer sizes the xrun part measures
 
 
 @contextlib.contextmanager
@@ -130,6 +132,9 @@ def random_command(rng: random.Random, n: int) -> Command:
 
 async def commands(daemon: Daemon, rate: float, stop: asyncio.Event, sent: list[int]) -> None:
     """``rate`` commands a second against absolute deadlines."""
+    if rate <= 0:
+        await stop.wait()
+        return
     rng = random.Random(7)
     period = 1.0 / rate
     next_at = time.monotonic()
@@ -165,10 +170,12 @@ async def measure_xruns(server: str, engine: str, seconds: float) -> dict[str, f
     stop_thread = threading.Event()
     loops = [0]
     worker = threading.Thread(target=busy, args=(stop_thread, loops), daemon=True)
-    worker.start()
     stop_commands = asyncio.Event()
     sent = [0]
-    sender = asyncio.create_task(commands(daemon, 1000.0, stop_commands, sent))
+    rate = 1000.0 if LOAD in ("full", "commands") else 0.0
+    if LOAD in ("full", "thread"):
+        worker.start()
+    sender = asyncio.create_task(commands(daemon, rate, stop_commands, sent))
     await asyncio.sleep(1.0)
     first = daemon.engine.stats()
     began = time.monotonic()
@@ -179,7 +186,8 @@ async def measure_xruns(server: str, engine: str, seconds: float) -> dict[str, f
     stop_commands.set()
     await sender
     stop_thread.set()
-    worker.join()
+    if worker.is_alive():
+        worker.join()
     bus = daemon.bus.stats
     daemon.stop()
     await task
@@ -196,12 +204,18 @@ async def measure_xruns(server: str, engine: str, seconds: float) -> dict[str, f
 
 
 def xruns(seconds: float, engines: list[str]) -> None:
-    print(f"xruns over {seconds:g} s after the first, 1,000 commands/s, a busy thread")
+    load = {
+        "full": "1,000 commands/s and a busy thread",
+        "commands": "1,000 commands/s, no busy thread",
+        "thread": "a busy thread, no commands",
+        "none": "no commands, no busy thread",
+    }[LOAD]
+    print(f"xruns over {seconds:g} s after the first, {load}")
     header = "engine   frames  xruns  (1st s)  underruns  late notes  cmds/s  DSP load %"
     print(header)
     for engine in engines:
-        for period in (256, 128, 64):
-            if engine == "inline" and period != 256:
+        for period in PERIODS:
+            if engine == "inline" and period != PERIODS[0]:
                 continue
             with jack_server(period) as server:
                 result = asyncio.run(measure_xruns(server, engine, seconds))
@@ -300,9 +314,18 @@ def main() -> None:
         action="store_true",
         help="run jackd with realtime scheduling (needs root or RLIMIT_RTPRIO), as in a studio",
     )
+    parser.add_argument(
+        "--load",
+        choices=("full", "commands", "thread", "none"),
+        default="full",
+        help="xruns under both loads (the target's), one of them, or none (default full)",
+    )
+    parser.add_argument("--frames", type=int, action="append", help="JACK buffer size (may repeat)")
     arguments = parser.parse_args()
-    global REALTIME  # noqa: PLW0603  (one switch for the whole run)
+    global REALTIME, LOAD, PERIODS  # noqa: PLW0603  (switches for the whole run)
     REALTIME = arguments.realtime
+    LOAD = arguments.load
+    PERIODS = tuple(arguments.frames or PERIODS)
     print(f"jackd {'--realtime' if REALTIME else '--no-realtime'} -d dummy -r 48000")
     configure_logging("warning")
     os.environ["PYO_GUI_WX"] = "0"

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from jamd import __version__
-from jamd.engine.backends import BACKENDS
 from jamd.errors import InputError
 from jamd.logs import LEVELS
 
@@ -75,7 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _settings_arguments(run)
     audio = run.add_argument_group("audio")
-    audio.add_argument("--audio", choices=BACKENDS, help="audio backend (audio.backend)")
+    audio.add_argument(
+        "--audio", metavar="BACKEND", help="auto, jack, portaudio or null (audio.backend)"
+    )
     audio.add_argument("--engine", choices=("process", "inline"), help="audio.engine")
     audio.add_argument("--sample-rate", type=int, help="Hz (audio.sample_rate)")
     audio.add_argument("--buffer-size", type=int, help="frames (audio.buffer_size)")
@@ -220,10 +221,10 @@ def _load(arguments: argparse.Namespace) -> tuple["Settings", dict[str, object]]
 def _run(arguments: argparse.Namespace) -> int:
     import asyncio  # noqa: PLC0415
 
-    from jamd.app.config import spawn_engine  # noqa: PLC0415
+    from jamd.engine.process import EngineProcess  # noqa: PLC0415  (stdlib only, on purpose)
 
     # the engine's process starts first: it loads pyo while this one reads its settings
-    engine = None if arguments.engine == "inline" else spawn_engine()
+    engine = None if arguments.engine == "inline" else EngineProcess.spawn()
     try:
         settings, overrides = _load(arguments)
     except InputError:

@@ -9,7 +9,8 @@ import re
 import types
 import typing
 
-from pydantic import BaseModel, ValidationError
+if typing.TYPE_CHECKING:  # pydantic loads only where something is validated
+    from pydantic import BaseModel, ValidationError
 
 
 class JamdError(Exception):
@@ -21,7 +22,7 @@ class InputError(JamdError, ValueError):
 
 
 def validation_messages(
-    error: ValidationError, model: type[BaseModel], *, strip_prefix: int = 0
+    error: "ValidationError", model: "type[BaseModel]", *, strip_prefix: int = 0
 ) -> list[str]:
     """Every error of a pydantic validation as ``a.b.c: message, got X``.
 
@@ -75,7 +76,7 @@ def _unknown_key(unknown: str, allowed: list[str]) -> str:
 
 
 def _walk(
-    model: type[BaseModel] | None, loc: tuple[int | str, ...]
+    model: "type[BaseModel] | None", loc: tuple[int | str, ...]
 ) -> tuple[list[object], list[str]]:
     """Follow ``loc`` through the models; drop union tags; return the path and the allowed keys."""
     shown: list[object] = []
@@ -94,7 +95,7 @@ def _walk(
     return shown, allowed
 
 
-def _annotation_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> object:
+def _annotation_at(model: "type[BaseModel]", loc: tuple[int | str, ...]) -> object:
     current: object = model
     for part in loc:
         fields = next((m.model_fields for m in _models_in(current) if part in m.model_fields), None)
@@ -102,7 +103,9 @@ def _annotation_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> object
     return current
 
 
-def _models_in(annotation: object) -> list[type[BaseModel]]:
+def _models_in(annotation: object) -> "list[type[BaseModel]]":
+    from pydantic import BaseModel  # noqa: PLC0415
+
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return [annotation]
     origin = typing.get_origin(annotation)
@@ -118,7 +121,7 @@ def _item_type(annotation: object) -> object:
     return args[-1] if args else None
 
 
-def _tag_of(model: type[BaseModel]) -> object:
+def _tag_of(model: "type[BaseModel]") -> object:
     field = model.model_fields.get("kind")
     if field is None:
         return None

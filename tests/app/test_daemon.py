@@ -17,7 +17,7 @@ from helpers import TEST_PATCHES, TEST_STYLES, notify_socket
 from audio import onsets
 from jamd.app.daemon import Daemon
 from jamd.app.notify import Notifier
-from jamd.engine import Recording
+from jamd.engine.interface import Recording
 from jamd.engine.wavfile import read_wav
 from jamd.live.commands import GotoSection, SetLevel, SetTempo
 from jamd.settings import Settings, load_settings

@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 
 from audio import onsets
-from jamd.engine import AudioSpec, Note, PatchLibrary, Recording, default_patch_dirs
-from jamd.engine.backends import NullBackend
+from jamd.engine.backends import AudioSpec, NullBackend
+from jamd.engine.interface import Recording
 from jamd.engine.live import AHEAD_SECONDS, LiveEngine
+from jamd.engine.notes import Note
+from jamd.engine.patches import PatchLibrary, default_patch_dirs
 from jamd.engine.wavfile import read_wav
 
 SR = 48000

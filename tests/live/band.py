@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from jamd.engine import Note, PatchLibrary, default_patch_dirs
+from jamd.engine.notes import Note
+from jamd.engine.patches import PatchLibrary, default_patch_dirs
 from jamd.engine.twin import TwinEngine
 from jamd.live.commands import Command
 from jamd.live.conductor import Conductor, LiveSettings, Outcome

@@ -1,8 +1,8 @@
 """Reading what ``jamd run`` is asked to do, before anything heavy is loaded.
 
-``jamd run`` reads and checks its settings, then launches the engine's process first (its
-imports and the sound card are the slowest part of a start) and only then loads the
-composer and the conductor; this module is what it needs for that much.
+``jamd run`` launches the engine's process first (its imports and the sound card are the
+slowest part of a start), then reads and checks its settings with this module, tells the
+engine what to open, and only then loads the conductor.
 """
 
 from collections.abc import Mapping
@@ -10,7 +10,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from jamd.engine import AudioSpec, PatchLibrary, Recording, default_patch_dirs
+from jamd.engine.backends import AudioSpec
+from jamd.engine.interface import Recording
+from jamd.engine.patches import PatchLibrary, default_patch_dirs
 from jamd.errors import InputError
 from jamd.settings import PARTS, Music, Settings, load_settings
 from jamd.styles.library import StyleLibrary
@@ -91,16 +93,6 @@ def audio_spec(settings: Settings) -> AudioSpec:
     """The engine's audio options: ``[audio]`` but for where the engine runs."""
     audio = settings.audio
     return AudioSpec(**{name: getattr(audio, name) for name in AudioSpec.__dataclass_fields__})
-
-
-def spawn_engine() -> Any:
-    """The engine's process, started before the settings are read: it loads numpy and pyo
-    meanwhile, the slowest part of a start. ``configure_engine`` tells it what to open."""
-    from jamd.engine.process import EngineProcess  # noqa: PLC0415
-
-    process = EngineProcess()
-    process.launch()
-    return process
 
 
 def configure_engine(process: Any, settings: Settings, recording: Recording) -> None:

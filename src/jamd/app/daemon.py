@@ -26,15 +26,11 @@ from jamd.app.config import (
     delay_seconds,
     libraries,
     read_settings,
-    spawn_engine,
 )
 from jamd.app.notify import Notifier
-from jamd.engine import (
-    AudioUnavailable,
-    Engine,
-    Recording,
-)
-from jamd.engine.interface import EngineStats
+from jamd.engine.backends import AudioUnavailable
+from jamd.engine.interface import Engine, EngineStats, Recording
+from jamd.engine.process import EngineProcess
 from jamd.errors import JamdError
 from jamd.live.bus import CommandBus
 from jamd.live.commands import (
@@ -204,7 +200,7 @@ class Daemon:
         """The engine's process, launched (None: the engine runs inline, in this process)."""
         if settings.audio.engine == "inline":
             return None
-        process = spawn_engine()
+        process = EngineProcess.spawn()
         configure_engine(process, settings, self.recording)
         return process
 

@@ -1,38 +1,9 @@
 """The engine: the only package that imports pyo.
 
-Upstream code hands it sample-timed ``Note``s and patches by name; it plays them through the DSP
-graph, live (``jamd.engine.live``, or in a process of its own: ``jamd.engine.process``) or
-offline (``jamd.engine.offline``). This package's own namespace loads no pyo, so the daemon's
-process, which drives an engine in another process, never pays for it.
+Upstream code hands it sample-timed ``Note``s (``jamd.engine.notes``) and patches by name
+(``jamd.engine.patches``) through one interface (``jamd.engine.interface``); it plays them
+through the DSP graph, live (``jamd.engine.live``, or in a process of its own:
+``jamd.engine.process``) or offline (``jamd.engine.offline``). The package itself imports
+nothing, so starting the engine's process (``EngineProcess.spawn``) costs the daemon no pyo,
+numpy or pydantic: it is the first thing ``jamd run`` does.
 """
-
-from jamd.engine.backends import BACKENDS, AudioSpec, AudioUnavailable
-from jamd.engine.interface import Engine, EngineStats, Fader, Recording
-from jamd.engine.notes import Note
-from jamd.engine.patches import (
-    DrumKitPatch,
-    Patch,
-    PatchError,
-    PatchLibrary,
-    default_patch_dirs,
-    load_patch_file,
-    parse_patch,
-)
-
-__all__ = [
-    "BACKENDS",
-    "AudioSpec",
-    "AudioUnavailable",
-    "DrumKitPatch",
-    "Engine",
-    "EngineStats",
-    "Fader",
-    "Note",
-    "Patch",
-    "PatchError",
-    "PatchLibrary",
-    "Recording",
-    "default_patch_dirs",
-    "load_patch_file",
-    "parse_patch",
-]

@@ -5,13 +5,17 @@ Times are samples on the engine's clock (``position``). A change meant for sampl
 arrive at least ``lead`` samples before the clock gets there; the conductor plans so.
 """
 
+from __future__ import annotations
+
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from jamd.engine.notes import Note
-from jamd.engine.patches import Patch
+
+if TYPE_CHECKING:  # the patch models (pydantic) load only where patches are read
+    from jamd.engine.patches import Patch
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from jamd.errors import InputError, validation_messages
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class Envelope(_Spec):
@@ -132,6 +132,7 @@ Patch = Annotated[InstrumentPatch | DrumKitPatch, Field(discriminator="kind")]
 
 
 class _PatchFile(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     patch: Patch
 
 

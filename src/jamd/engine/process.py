@@ -11,6 +11,8 @@ terminal's and systemd's signals (the daemon fades out and closes it), and repor
 audio started before anything is sent to it.
 """
 
+from __future__ import annotations
+
 import asyncio
 import ctypes
 import gc
@@ -25,12 +27,14 @@ import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jamd.engine.backends import AudioSpec, AudioUnavailable
 from jamd.engine.interface import EngineStats, Fader
 from jamd.engine.notes import Note
-from jamd.engine.patches import Patch
+
+if TYPE_CHECKING:  # the patch models (pydantic) load only where patches are read
+    from jamd.engine.patches import Patch
 
 log = logging.getLogger("jamd.engine")
 
@@ -88,6 +92,14 @@ class EngineProcess:
         self._process: subprocess.Popen[bytes] | None = None
         self._configured = False
         self.info: EngineInfo | None = None
+
+    @classmethod
+    def spawn(cls) -> EngineProcess:
+        """A child started at once: it loads numpy and pyo while the daemon reads its
+        settings; ``configure`` then tells it what to open."""
+        process = cls()
+        process.launch()
+        return process
 
     def launch(self) -> None:
         """Start the child: it loads numpy and pyo while the daemon reads its settings."""
@@ -268,11 +280,33 @@ realtime) run ahead of ordinary work, where the limits allow it (root, or system
 LimitNICE=-10 in jamd.service); elsewhere it runs at the usual priority."""
 
 
+ENGINE_RTPRIO = 1
+"""With a realtime audio thread (JACK run with realtime scheduling), the engine's main thread
+(the writer, which holds the GIL the audio callback needs) runs at the lowest realtime
+priority, below every audio thread and above all ordinary work: a busy daemon or a busy
+machine cannot preempt it while the audio thread waits for its GIL (priority inversion).
+Measured in docs/performance.md; needs LimitRTPRIO (jamd.service) or root."""
+
+
 def _raise_priority() -> None:
     try:
         os.setpriority(os.PRIO_PROCESS, 0, ENGINE_NICE)
     except OSError as error:
         log.debug("the engine keeps its priority (nice %d not allowed: %s)", ENGINE_NICE, error)
+
+
+def _realtime_writer() -> None:
+    """The calling thread (the writer) at ``ENGINE_RTPRIO``, SCHED_FIFO, where allowed."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(ENGINE_RTPRIO))
+    except OSError as error:
+        log.warning(
+            "the audio runs realtime but the engine's writer cannot (%s): raise LimitRTPRIO "
+            "or join the audio group (jamd doctor); a busy machine may cause xruns",
+            error,
+        )
+    else:
+        log.debug("the engine's writer runs at realtime priority %d", ENGINE_RTPRIO)
 
 
 def _publish(shared: Any, engine: Any, position: int) -> None:
@@ -316,6 +350,8 @@ def main(argv: Sequence[str]) -> int:
         conn.send(("failed", str(error)))
         return 1
     backend = engine.backend
+    if backend.realtime:
+        _realtime_writer()
     info = EngineInfo(
         backend.sample_rate, backend.buffer_size, engine.lead, backend.name, backend.describe()
     )

@@ -36,7 +36,9 @@ from jamd.compose import (
     plan_song,
 )
 from jamd.compose.plan import BarChord, Section
-from jamd.engine import Engine, Note, Patch, PatchError, PatchLibrary
+from jamd.engine.interface import Engine
+from jamd.engine.notes import Note
+from jamd.engine.patches import Patch, PatchError, PatchLibrary
 from jamd.errors import InputError
 from jamd.live.commands import (
     Boundary,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from types import MappingProxyType
 
-from jamd.engine import Fader
+from jamd.engine.interface import Fader
 from jamd.live.commands import PARTS
 
 

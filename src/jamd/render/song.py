@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jamd.compose import NoteEvent, Part, Song, SongParams, SongPlan, compose_song, plan_song
-from jamd.engine import DrumKitPatch, Note, Patch, PatchLibrary, default_patch_dirs
+from jamd.engine.notes import Note
 from jamd.engine.offline import RenderReport, render_to_wav
+from jamd.engine.patches import DrumKitPatch, Patch, PatchLibrary, default_patch_dirs
 from jamd.errors import InputError
 from jamd.render.midifile import song_midi, write_midi
 from jamd.styles.library import StyleLibrary
