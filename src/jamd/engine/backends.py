@@ -47,7 +47,6 @@ class AudioSpec:
 
 class Backend(Protocol):
     name: str
-    realtime: bool  # the audio thread runs with realtime scheduling
     sample_rate: int
     buffer_size: int
     server: Any
@@ -171,7 +170,6 @@ class JackBackend:
     """A JACK client: the server's rate and period rule; ports are connected as configured."""
 
     name = "jack"
-    realtime = False
 
     def __init__(self, spec: AudioSpec) -> None:
         _prepare_jack_environment(spec.jack_server)
@@ -199,7 +197,6 @@ class JackBackend:
         self._monitor.activate()
         self.sample_rate = int(self._monitor.samplerate)
         self.buffer_size = int(self._monitor.blocksize)
-        self.realtime = bool(self._monitor.realtime)
         for asked, actual, what in (
             (spec.sample_rate, self.sample_rate, "sample_rate"),
             (spec.buffer_size, self.buffer_size, "buffer_size"),
@@ -296,7 +293,6 @@ class PortAudioBackend:
     """PortAudio's output device, chosen by index or by (part of) its name."""
 
     name = "portaudio"
-    realtime = False  # PortAudio may raise its callback thread; jamd cannot tell
 
     def __init__(self, spec: AudioSpec) -> None:
         from jamd.engine.server import pyo  # noqa: PLC0415
@@ -364,7 +360,6 @@ class NullBackend:
     """
 
     name = "null"
-    realtime = False
 
     def __init__(self, spec: AudioSpec, clock: Callable[[], float] = time.monotonic) -> None:
         from jamd.engine.server import pyo  # noqa: PLC0415

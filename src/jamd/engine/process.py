@@ -280,33 +280,11 @@ realtime) run ahead of ordinary work, where the limits allow it (root, or system
 LimitNICE=-10 in jamd.service); elsewhere it runs at the usual priority."""
 
 
-ENGINE_RTPRIO = 1
-"""With a realtime audio thread (JACK run with realtime scheduling), the engine's main thread
-(the writer, which holds the GIL the audio callback needs) runs at the lowest realtime
-priority, below every audio thread and above all ordinary work: a busy daemon or a busy
-machine cannot preempt it while the audio thread waits for its GIL (priority inversion).
-Measured in docs/performance.md; needs LimitRTPRIO (jamd.service) or root."""
-
-
 def _raise_priority() -> None:
     try:
         os.setpriority(os.PRIO_PROCESS, 0, ENGINE_NICE)
     except OSError as error:
         log.debug("the engine keeps its priority (nice %d not allowed: %s)", ENGINE_NICE, error)
-
-
-def _realtime_writer() -> None:
-    """The calling thread (the writer) at ``ENGINE_RTPRIO``, SCHED_FIFO, where allowed."""
-    try:
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(ENGINE_RTPRIO))
-    except OSError as error:
-        log.warning(
-            "the audio runs realtime but the engine's writer cannot (%s): raise LimitRTPRIO "
-            "or join the audio group (jamd doctor); a busy machine may cause xruns",
-            error,
-        )
-    else:
-        log.debug("the engine's writer runs at realtime priority %d", ENGINE_RTPRIO)
 
 
 def _publish(shared: Any, engine: Any, position: int) -> None:
@@ -350,8 +328,6 @@ def main(argv: Sequence[str]) -> int:
         conn.send(("failed", str(error)))
         return 1
     backend = engine.backend
-    if backend.realtime:
-        _realtime_writer()
     info = EngineInfo(
         backend.sample_rate, backend.buffer_size, engine.lead, backend.name, backend.describe()
     )
