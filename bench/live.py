@@ -279,7 +279,7 @@ async def measure_memory(server: str, minutes: float) -> None:
         await asyncio.sleep(60.0)
         own, child = memory_of(os.getpid()), memory_of(engine)
         print(
-            f"  +{(own[0] - own0[0]):+.2f} MB daemon, {(child[0] - child0[0]):+.2f} MB engine "
+            f"  {(own[0] - own0[0]):+.2f} MB daemon, {(child[0] - child0[0]):+.2f} MB engine "
             f"RSS ({daemon.conductor.session.status() if daemon.conductor else ''})",
             flush=True,
         )
