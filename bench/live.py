@@ -99,6 +99,7 @@ def settings_for(server: str, engine: str, genre: str = "pop") -> Any:
             "music.genre": genre,
             "music.seed": 7,
             "log.level": "warning",
+            "osc.port": 0,
         },
     )
 
@@ -239,7 +240,7 @@ def ready(repeats: int) -> None:
             began = time.monotonic()
             process = subprocess.Popen(
                 [str(JAMD), "run", "--audio", "jack", "--jack-server", server,
-                 "--log-level", "warning", "--set", "audio.connect=[]"],
+                 "--log-level", "warning", "--set", "audio.connect=[]", "--osc-port", "0"],
                 env={**os.environ, "NOTIFY_SOCKET": str(path)},
             )  # fmt: skip
             while b"READY=1" not in listener.recv(4096):

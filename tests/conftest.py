@@ -4,6 +4,8 @@
 - ``jack_server``: a private JACK server (``jackd --no-realtime -d dummy``, 48 kHz, 256 frames)
   under a name of its own, started once for the run and stopped at its end. Missing ``jackd``
   is a failure, not a skip: ``make test`` installs jackd2 when run as root.
+- Every ``jamd run`` the suite starts listens for OSC on a free port (``JAMD_OSC__PORT=0``),
+  so daemons never collide with each other or with a jamd already on port 9000.
 """
 
 import os
@@ -14,6 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+os.environ["JAMD_OSC__PORT"] = "0"
 
 _skipped: list[str] = []
 

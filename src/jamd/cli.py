@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     audio.add_argument("--jack-server", help="JACK server name (audio.jack_server)")
     audio.add_argument("--record", metavar="FILE", help="record the master to a WAV file")
     audio.add_argument("--record-stems", metavar="DIR", help="record each part to DIR/<part>.wav")
+    osc = run.add_argument_group("OSC (docs/osc.md)")
+    osc.add_argument("--osc-host", metavar="HOST", help="address to listen on (osc.host)")
+    osc.add_argument("--osc-port", type=int, metavar="PORT", help="UDP port (osc.port)")
     music = run.add_argument_group("music (where it starts; all can change live)")
     music.add_argument("--genre", help="music.genre")
     music.add_argument("--key", help="music.key, e.g. F#m")
@@ -197,6 +200,8 @@ _FLAGS = {
     "jack_server": "audio.jack_server",
     "record": "record.master",
     "record_stems": "record.stems",
+    "osc_host": "osc.host",
+    "osc_port": "osc.port",
     "genre": "music.genre",
     "key": "music.key",
     "tempo": "music.tempo",

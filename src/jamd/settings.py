@@ -11,6 +11,7 @@ messages are jamd's, so a bad variable is reported like a bad line of the file.
 """
 
 import difflib
+import ipaddress
 import json
 import os
 import tomllib
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 
 from jamd.errors import InputError, validation_messages
@@ -99,6 +100,18 @@ class Record(_Section):
     stems: str = ""
 
 
+class Osc(_Section):
+    """The OSC server (docs/osc.md)."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 9000  # 0: any free port
+    allow: tuple[IPvAnyNetwork, ...] = Field(
+        default_factory=lambda: (ipaddress.ip_network("127.0.0.0/8"),)
+    )
+    auto_subscribe: bool = True
+
+
 class Log(_Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
 
@@ -128,6 +141,7 @@ class Settings(BaseSettings):
     live: Live = Live()
     mixer: Mixer = Mixer()
     record: Record = Record()
+    osc: Osc = Osc()
     log: Log = Log()
     paths: Paths = Paths()
     spotify: Spotify = Spotify()

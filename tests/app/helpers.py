@@ -1,12 +1,17 @@
 """Helpers for the daemon's tests: a systemd notify socket, recordings, click onsets."""
 
+import asyncio
 import contextlib
 import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
+
+from jamd.app.daemon import Daemon
+from jamd.settings import Settings, load_settings
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 TEST_STYLES = REPOSITORY / "tests" / "live" / "styles"
@@ -69,3 +74,44 @@ def notify_socket(directory: Path) -> Iterator[NotifySocket]:
         yield made
     finally:
         made.close()
+
+
+def click_settings(jack_server: str | None, **extra: Any) -> Settings:
+    overrides: dict[str, Any] = {
+        "music.genre": "click",
+        "music.tempo": 120.0,
+        "music.seed": 3,
+        "live.song_minutes": 1.0,
+        "paths.styles": [str(TEST_STYLES)],
+        "paths.patches": [str(TEST_PATCHES)],
+        "log.level": "debug",
+        "osc.port": 0,  # any free port: daemons in the suite never collide
+    }
+    if jack_server is None:
+        overrides["audio.backend"] = "null"
+    else:
+        overrides.update(
+            {
+                "audio.backend": "jack",
+                "audio.jack_server": jack_server,
+                "audio.jack_client": "jamd-inproc",
+                "audio.connect": [],
+            }
+        )
+    overrides.update(extra)
+    return load_settings(None, environ={}, overrides=overrides)
+
+
+@contextlib.asynccontextmanager
+async def playing(daemon: Daemon) -> AsyncIterator[Daemon]:
+    task = asyncio.create_task(daemon.run())
+    started = asyncio.create_task(daemon.started.wait())
+    done, _ = await asyncio.wait({task, started}, timeout=60, return_when=asyncio.FIRST_COMPLETED)
+    if started not in done:
+        started.cancel()
+        raise AssertionError(f"the daemon did not start: {task.result() if task.done() else '?'}")
+    try:
+        yield daemon
+    finally:
+        daemon.stop()
+        assert await asyncio.wait_for(task, 30) == 0

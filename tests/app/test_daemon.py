@@ -6,13 +6,11 @@ compared with the beats the tempo map promised.
 """
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from helpers import TEST_PATCHES, TEST_STYLES, notify_socket
+from helpers import click_settings, notify_socket, playing
 
 from audio import onsets
 from jamd.app.daemon import Daemon
@@ -20,47 +18,6 @@ from jamd.app.notify import Notifier
 from jamd.engine.interface import Recording
 from jamd.engine.wavfile import read_wav
 from jamd.live.commands import GotoSection, SetLevel, SetTempo
-from jamd.settings import Settings, load_settings
-
-
-def click_settings(jack_server: str | None, **extra: Any) -> Settings:
-    overrides: dict[str, Any] = {
-        "music.genre": "click",
-        "music.tempo": 120.0,
-        "music.seed": 3,
-        "live.song_minutes": 1.0,
-        "paths.styles": [str(TEST_STYLES)],
-        "paths.patches": [str(TEST_PATCHES)],
-        "log.level": "debug",
-    }
-    if jack_server is None:
-        overrides["audio.backend"] = "null"
-    else:
-        overrides.update(
-            {
-                "audio.backend": "jack",
-                "audio.jack_server": jack_server,
-                "audio.jack_client": "jamd-inproc",
-                "audio.connect": [],
-            }
-        )
-    overrides.update(extra)
-    return load_settings(None, environ={}, overrides=overrides)
-
-
-@contextlib.asynccontextmanager
-async def playing(daemon: Daemon) -> AsyncIterator[Daemon]:
-    task = asyncio.create_task(daemon.run())
-    started = asyncio.create_task(daemon.started.wait())
-    done, _ = await asyncio.wait({task, started}, timeout=60, return_when=asyncio.FIRST_COMPLETED)
-    if started not in done:
-        started.cancel()
-        raise AssertionError(f"the daemon did not start: {task.result() if task.done() else '?'}")
-    try:
-        yield daemon
-    finally:
-        daemon.stop()
-        assert await asyncio.wait_for(task, 30) == 0
 
 
 async def until_beat(daemon: Daemon, beat: float) -> None:

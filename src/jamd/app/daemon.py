@@ -51,6 +51,8 @@ from jamd.live.commands import (
 from jamd.live.conductor import Conductor, LiveSettings
 from jamd.live.session import PartMix, Session
 from jamd.logs import set_level
+from jamd.osc.server import OscServer
+from jamd.osc.space import Space
 from jamd.settings import PARTS, Settings, SettingsError
 from jamd.styles.library import StyleLibrary
 from jamd.theory import parse_key
@@ -129,6 +131,8 @@ class Daemon:
         self.engine: Any = None
         self._launched = engine  # an engine process already booting (jamd run starts it early)
         self.conductor: Conductor | None = None
+        self.osc: OscServer | None = None
+        self.osc_address: tuple[str, int] | None = None
         self.started = asyncio.Event()  # audio runs and the conductor plays (READY=1)
         self.stopped_at: float | None = None
         self._stopping = False
@@ -181,8 +185,18 @@ class Daemon:
             self.engine_description = f"{info.description} (engine pid {process.pid})"
         conductor.engine = self.engine
         conductor.listeners.append(self._on_session)
-        conductor.start(self.engine.position(), engine_has=first)
         self.conductor = conductor
+        conductor.start(self.engine.position(), engine_has=first)
+        if settings.osc.enabled:
+            self.osc = OscServer(
+                Space(styles.names()),
+                self.submit,
+                lambda: conductor.session,
+                allow=settings.osc.allow,
+                auto_subscribe=settings.osc.auto_subscribe,
+            )
+            self.osc_address = await self.osc.start(settings.osc.host, settings.osc.port)
+            conductor.listeners.append(self.osc.publish)
         gc.collect()
         gc.freeze()  # start-up's objects stay put: the collector's passes stay short
         status = self._status_line()
@@ -230,6 +244,8 @@ class Daemon:
 
     async def _shutdown(self) -> None:
         self.notifier.stopping()
+        if self.osc is not None:
+            self.osc.close()
         engine, self.engine = self.engine, None
         if engine is not None:
             if self.conductor is not None and _alive(engine):
@@ -349,7 +365,7 @@ class Daemon:
         old, self.settings = self.settings, new
         styles, patches = libraries(new)
         set_level(new.log.level)
-        for section in ("audio", "record"):
+        for section in ("audio", "record", "osc"):
             if getattr(old, section) != getattr(new, section):
                 log.warning("[%s] changed: it takes effect when jamd restarts", section)
         conductor.settings = live_settings(new)

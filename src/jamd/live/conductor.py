@@ -203,6 +203,7 @@ class Conductor:
         self.patch_library = patches
         self.settings = settings
         self.session = session
+        self._published = session  # what the listeners last heard
         self.listeners: list[Listener] = []
         self._map: TempoMap | None = None
         self._bars: list[PlannedBar] = []
@@ -856,7 +857,7 @@ class Conductor:
                 bar=0,
                 chord="",
             )
-        old, self.session = self.session, session
+        old, self.session, self._published = self._published, session, session
         if old != session:
             for listener in list(self.listeners):
                 listener(old, session)

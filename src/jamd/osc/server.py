@@ -1,0 +1,296 @@
+"""The OSC server: UDP on the daemon's asyncio loop (python-osc parses and builds packets).
+
+Every message becomes a ``Command`` on the daemon's bus (``space``), or an answer to the sender
+(``/jamd/state``, ``/jamd/error <address> <message>``). Senders outside the allow-list are
+dropped and counted. Feedback: whenever the session changes, whatever changed it, each
+subscriber gets the addresses whose values changed, in one bundle; since only changes are
+sent, a surface that echoes what it receives cannot start a loop.
+
+Bundles' messages are taken in order as they arrive; a timetag is not yet waited for.
+"""
+
+import asyncio
+import dataclasses
+import ipaddress
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
+from pythonosc.osc_message_builder import OscMessageBuilder
+from pythonosc.osc_packet import OscPacket, ParseError
+
+from jamd.errors import InputError
+from jamd.live.commands import Command
+from jamd.live.session import Session
+from jamd.osc.space import Args, OscError, Space
+
+log = logging.getLogger("jamd.osc")
+
+
+def _not_python_osc(record: logging.LogRecord) -> bool:
+    """python-osc warns on the root logger for every odd type tag it meets; the server
+    reports bad packets itself, rate-limited, so those lines are dropped."""
+    return "pythonosc" not in record.pathname
+
+
+Peer = tuple[str, int]
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+LOG_EVERY_SECONDS = 10.0  # errors and refusals are logged at most this often (and counted)
+MAX_BUNDLE_BYTES = 8192  # feedback bundles are split to stay well under a UDP datagram
+
+
+@dataclass(frozen=True, slots=True)
+class OscStats:
+    received: int = 0  # packets from allowed senders
+    commands: int = 0  # sent on to the bus
+    errors: int = 0  # answered with /jamd/error
+    refused: int = 0  # packets from senders outside the allow-list, dropped
+    feedback: int = 0  # packets sent to subscribers
+
+
+class OscServer(asyncio.DatagramProtocol):
+    """Listens on ``host:port``; ``submit`` puts a command on the daemon's bus; ``session``
+    gives the latest session (for ``/jamd/state``)."""
+
+    def __init__(
+        self,
+        space: Space,
+        submit: Callable[[Command], "asyncio.Future[object]"],
+        session: Callable[[], Session],
+        *,
+        allow: Sequence[Network],
+        auto_subscribe: bool = True,
+    ) -> None:
+        self.space = space
+        self._submit = submit
+        self._session = session
+        self._allow = tuple(allow)
+        self.auto_subscribe = auto_subscribe
+        self.subscribers: dict[Peer, float] = {}  # peer -> when it last sent anything
+        self.stats = OscStats()
+        self._transport: asyncio.DatagramTransport | None = None
+        self._logged_at: dict[str, float] = {}
+        self._unlogged: dict[str, int] = {}
+        root = logging.getLogger()
+        if _not_python_osc not in root.filters:
+            root.addFilter(_not_python_osc)
+
+    async def start(self, host: str, port: int) -> Peer:
+        """Bind and listen; the address bound (``port`` 0 takes a free one)."""
+        loop = asyncio.get_running_loop()
+        try:
+            transport, _ = await loop.create_datagram_endpoint(
+                lambda: self, local_addr=(host, port)
+            )
+        except OSError as error:
+            raise InputError(
+                f"osc: cannot listen on {host}:{port} ({error.strerror or error}); set osc.port "
+                "to a free port, or osc.enabled = false"
+            ) from None
+        self._transport = transport
+        bound = transport.get_extra_info("sockname")
+        log.info("OSC listening on %s:%d (UDP)", bound[0], bound[1])
+        return str(bound[0]), int(bound[1])
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+
+    # -- receiving ----------------------------------------------------------------------------
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        peer: Peer = (str(addr[0]), int(addr[1]))
+        if not self._allowed(peer[0]):
+            self._count(refused=1)
+            self._log("refused", "OSC from %s:%d dropped: not in osc.allow", *peer)
+            return
+        self._count(received=1)
+        if peer in self.subscribers:
+            self.subscribers[peer] = time.monotonic()
+        try:
+            check_packet(data)
+            messages = [timed.message for timed in OscPacket(data).messages]
+        except (ParseError, ValueError) as error:
+            self._error(peer, "", f"malformed packet: {error}")
+            return
+        except Exception as error:  # noqa: BLE001  (python-osc raises others on odd bytes)
+            self._error(peer, "", f"malformed packet: {type(error).__name__}: {error}")
+            return
+        for message in messages:
+            self._handle(peer, str(message.address), tuple(message.params))
+
+    def error_received(self, exc: Exception) -> None:
+        self._log("socket", "OSC socket error: %s", exc)
+
+    def _handle(self, peer: Peer, path: str, args: Args) -> None:
+        if path == "/jamd/state":
+            self._send(peer, self.space.state(self._session()).items())
+            return
+        if path in ("/jamd/subscribe", "/jamd/unsubscribe"):
+            self._subscription(peer, path, args)
+            return
+        try:
+            command = self.space.command(path, args)
+        except OscError as error:
+            self._error(peer, path, str(error))
+            return
+        if self.auto_subscribe and peer not in self.subscribers:
+            self.subscribers[peer] = time.monotonic()
+        if command is None:  # a button's release
+            return
+        self._count(commands=1)
+        future = self._submit(command)
+        future.add_done_callback(lambda done: self._answered(done, peer, path))
+
+    def _subscription(self, peer: Peer, path: str, args: Args) -> None:
+        port = peer[1]
+        if args:
+            value = args[0]
+            if len(args) > 1 or isinstance(value, bool) or not isinstance(value, int):
+                self._error(peer, path, "takes nothing, or the port (int) feedback goes to")
+                return
+            if not 1 <= value <= 65535:
+                self._error(peer, path, f"port must be 1..65535, got {value}")
+                return
+            port = value
+        target = (peer[0], port)
+        if path == "/jamd/unsubscribe":
+            self.subscribers.pop(target, None)
+            return
+        self.subscribers[target] = time.monotonic()
+        self._send(target, self.space.state(self._session()).items())
+
+    def _answered(self, future: "asyncio.Future[object]", peer: Peer, path: str) -> None:
+        if future.cancelled():
+            return
+        error = future.exception()
+        if isinstance(error, InputError):
+            self._error(peer, path, str(error))
+        elif error is not None:
+            log.error("OSC %s: %s", path, error)
+
+    # -- sending ------------------------------------------------------------------------------
+
+    def publish(self, old: Session, new: Session) -> None:
+        """The session changed: every subscriber gets what changed."""
+        if not self.subscribers:
+            return
+        before, after = self.space.state(old), self.space.state(new)
+        changed = [(path, args) for path, args in after.items() if before.get(path) != args]
+        if not changed:
+            return
+        for peer in list(self.subscribers):
+            self._send(peer, changed)
+
+    def _send(self, peer: Peer, values: Iterable[tuple[str, Args]]) -> None:
+        """``values`` as one bundle (or a few, to keep each datagram small)."""
+        if self._transport is None:
+            return
+        bundle, size = OscBundleBuilder(IMMEDIATELY), 16
+        for path, args in values:
+            message = _message(path, args)
+            if size + 4 + message.size > MAX_BUNDLE_BYTES:
+                self._sendto(bundle.build().dgram, peer)
+                bundle, size = OscBundleBuilder(IMMEDIATELY), 16
+            bundle.add_content(message)
+            size += 4 + message.size
+        if size > 16:
+            self._sendto(bundle.build().dgram, peer)
+
+    def _sendto(self, data: bytes, peer: Peer) -> None:
+        assert self._transport is not None
+        self._transport.sendto(data, peer)
+        self._count(feedback=1)
+
+    def _error(self, peer: Peer, path: str, text: str) -> None:
+        self._count(errors=1)
+        self._log("error", "OSC %s from %s:%d: %s", path or "(packet)", peer[0], peer[1], text)
+        if self._transport is not None:
+            self._transport.sendto(_message("/jamd/error", (path, text)).dgram, peer)
+
+    # -- bookkeeping --------------------------------------------------------------------------
+
+    def _allowed(self, host: str) -> bool:
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(address in network for network in self._allow)
+
+    def _count(self, **counts: int) -> None:
+        self.stats = dataclasses.replace(
+            self.stats,
+            **{name: getattr(self.stats, name) + n for name, n in counts.items()},
+        )
+
+    def _log(self, kind: str, text: str, *args: object) -> None:
+        """At most one line per ``kind`` every ``LOG_EVERY_SECONDS``, saying how many more."""
+        now = time.monotonic()
+        if now - self._logged_at.get(kind, -LOG_EVERY_SECONDS) < LOG_EVERY_SECONDS:
+            self._unlogged[kind] = self._unlogged.get(kind, 0) + 1
+            return
+        more = self._unlogged.pop(kind, 0)
+        suffix = f" (and {more} more since the last line)" if more else ""
+        log.warning(text + suffix, *args)
+        self._logged_at[kind] = now
+
+
+_FIXED = {"i": 4, "f": 4, "r": 4, "m": 4, "c": 4, "h": 8, "d": 8, "t": 8}
+_EMPTY = frozenset("TFNI[]")
+
+
+def check_packet(data: bytes) -> None:
+    """``ValueError`` unless ``data`` is exactly one OSC 1.0 packet: every size a multiple of
+    4, type tags present (every current client sends them), every argument whole. python-osc
+    pads a float cut short (for Reaktor), so a packet truncated in transit would otherwise
+    pass with a different value."""
+    if len(data) % 4:
+        raise ValueError(f"{len(data)} bytes: an OSC packet is a multiple of 4")
+    if data.startswith(b"#bundle\0"):
+        at = 16
+        while at < len(data):
+            if at + 4 > len(data):
+                raise ValueError("a bundle element's size is cut short")
+            size = int.from_bytes(data[at : at + 4], "big")
+            if size % 4 or at + 4 + size > len(data):
+                raise ValueError("a bundle element's size does not match the packet")
+            check_packet(data[at + 4 : at + 4 + size])
+            at += 4 + size
+        return
+    at = _string_end(data, 0, "the address")
+    if data[at : at + 1] != b",":  # also a message cut short after its address
+        raise ValueError("the type tags do not start with ','")
+    end = _string_end(data, at, "the type tags")
+    for tag in data[at + 1 : data.index(0, at)].decode("ascii", "replace"):
+        if tag in _FIXED:
+            end += _FIXED[tag]
+        elif tag in "sS":
+            end = _string_end(data, end, "a string argument")
+        elif tag == "b":
+            size = int.from_bytes(data[end : end + 4], "big")
+            end += 4 + size + (-size % 4)
+        elif tag not in _EMPTY:
+            raise ValueError(f"unknown type tag {tag!r}")
+        if end > len(data):
+            raise ValueError("an argument is cut short")
+    if end != len(data):
+        raise ValueError(f"{len(data) - end} bytes after the last argument")
+
+
+def _string_end(data: bytes, at: int, what: str) -> int:
+    """Where the padded, NUL-terminated string at ``at`` ends."""
+    nul = data.find(b"\0", at)
+    if nul < 0:
+        raise ValueError(f"{what} is not terminated")
+    return nul + 4 - (nul % 4)
+
+
+def _message(path: str, args: Args) -> Any:
+    builder = OscMessageBuilder(address=path)
+    for value in args:
+        builder.add_arg(value)
+    return builder.build()

@@ -1,0 +1,333 @@
+"""The OSC address space under ``/jamd/``, both ways (docs/osc.md lists it).
+
+Control: ``command(address, args)`` turns one message into a ``Command`` (validated by the
+command itself) or raises ``OscError`` naming what the address takes. Feedback: ``state`` gives
+every control's current value on the same address a surface sends on (the TouchOSC and Ardour
+convention: one address for control and feedback), plus what plays now (section, bar, chord,
+seed). Buttons send 1 when pressed and 0 when released; faders send floats 0..1.
+"""
+
+import difflib
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from jamd.compose.plan import TEMPO_RANGE
+from jamd.errors import InputError
+from jamd.live.commands import (
+    MASTER_RANGE,
+    PARTS,
+    Command,
+    Continue,
+    Ending,
+    Fill,
+    GotoSection,
+    NextSection,
+    Panic,
+    Play,
+    Regenerate,
+    SetChord,
+    SetEnergy,
+    SetGenre,
+    SetKey,
+    SetLevel,
+    SetMaster,
+    SetMood,
+    SetMute,
+    SetPan,
+    SetSend,
+    SetSolo,
+    SetTempo,
+    SetTone,
+    Stop,
+)
+from jamd.live.session import Session, Transport
+
+Args = tuple[Any, ...]
+ROOT = "/jamd"
+FADER_DB = (-60.0, 6.0)  # a volume fader's 0..1 spans these dB, linearly (0 dB at 0.909)
+STATE_ONLY = ("/jamd/bar", "/jamd/seed", "/jamd/bars", "/jamd/song", "/jamd/transport")
+SERVER_ADDRESSES = ("/jamd/state", "/jamd/subscribe", "/jamd/unsubscribe")
+
+
+class OscError(InputError):
+    """A message jamd cannot take; the text says what the address takes."""
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """One control address: what it takes, when it lands, and the command it makes (``None``
+    for a button's release, which does nothing)."""
+
+    path: str
+    takes: str
+    when: str
+    make: Callable[[Args], Command | None]
+
+
+def from_fader(position: float, low: float = FADER_DB[0], high: float = FADER_DB[1]) -> float:
+    """A fader's 0..1 onto ``low..high``, linearly (dB for volumes, BPM for the tempo)."""
+    return low + (high - low) * position
+
+
+def to_fader(value: float, low: float = FADER_DB[0], high: float = FADER_DB[1]) -> float:
+    if not math.isfinite(value):
+        return 0.0
+    return min(1.0, max(0.0, (value - low) / (high - low)))
+
+
+class Space:
+    """The address space for a set of genres (``/jamd/genre`` also takes an index into them)."""
+
+    def __init__(self, genres: Sequence[str]) -> None:
+        self.genres = tuple(genres)
+        self.addresses: dict[str, Address] = {
+            address.path: address for address in _addresses(self.genres)
+        }
+
+    def command(self, path: str, args: Args) -> Command | None:
+        """The command a message asks for; ``OscError`` (the address goes with it to the
+        sender, so the text leaves it out) if it cannot be one."""
+        address = self.addresses.get(path)
+        if address is None:
+            if path in STATE_ONLY:
+                raise OscError("state only: jamd sends it, it takes nothing")
+            raise OscError(self.unknown(path))
+        try:
+            return address.make(args)
+        except OscError:
+            raise
+        except InputError as error:  # the command's own check: the value is out of range
+            raise OscError(str(error)) from None
+
+    def unknown(self, path: str) -> str:
+        known = [*self.addresses, *STATE_ONLY, *SERVER_ADDRESSES]
+        hint = difflib.get_close_matches(path, known, n=1, cutoff=0.6)
+        suggestion = f"; did you mean {hint[0]}?" if hint else ""
+        return f"unknown address{suggestion} (docs/osc.md lists them)"
+
+    def state(self, session: Session) -> dict[str, Args]:
+        """Every address's current value, as feedback sends it."""
+        playing = session.transport is not Transport.STOPPED
+        values: dict[str, Args] = {
+            "/jamd/play": (1 if playing else 0,),
+            "/jamd/stop": (0 if playing else 1,),
+            "/jamd/transport": (str(session.transport),),
+            "/jamd/tempo": (float(session.tempo),),
+            "/jamd/tempo/fader": (to_fader(session.tempo, *TEMPO_RANGE),),
+            "/jamd/key": (session.key,),
+            "/jamd/genre": (session.genre,),
+            "/jamd/energy": (float(session.energy),),
+            "/jamd/mood": (float(session.mood),),
+            "/jamd/section": (session.section,),
+            "/jamd/chord": (session.chord,),
+            "/jamd/bar": (session.bar,),
+            "/jamd/bars": (session.bars,),
+            "/jamd/song": (session.song,),
+            "/jamd/seed": (session.seed,),
+            "/jamd/master": (to_fader(session.master_db, *MASTER_RANGE),),
+            "/jamd/master/db": (float(session.master_db),),
+        }
+        for part, mix in session.mixer.items():
+            track = f"/jamd/track/{part}"
+            values[f"{track}/volume"] = (to_fader(mix.level_db),)
+            values[f"{track}/db"] = (float(mix.level_db),)
+            values[f"{track}/pan"] = ((0.0 if mix.pan is None else mix.pan) / 2.0 + 0.5,)
+            values[f"{track}/mute"] = (1 if mix.muted else 0,)
+            values[f"{track}/solo"] = (1 if mix.soloed else 0,)
+            values[f"{track}/reverb"] = (_send(mix.reverb),)
+            values[f"{track}/delay"] = (_send(mix.delay),)
+            values[f"{track}/tone"] = (float(mix.tone),)
+        return values
+
+
+def _send(amount: float | None) -> float:
+    return 0.0 if amount is None else float(amount)
+
+
+# -- arguments ------------------------------------------------------------------------------
+
+
+def _one(args: Args, what: str) -> Any:
+    if len(args) != 1:
+        raise OscError(f"takes {what}, got {len(args)} arguments")
+    return args[0]
+
+
+def _number(args: Args, what: str) -> float:
+    value = _one(args, what)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise OscError(f"takes {what}, got {_shown(value)}")
+    if not math.isfinite(value):
+        raise OscError(f"takes {what}, got {value}")
+    return float(value)
+
+
+def _fader(args: Args) -> float:
+    value = _number(args, "a float 0..1")
+    if not 0.0 <= value <= 1.0:
+        raise OscError(f"takes a float 0..1, got {value:g}")
+    return value
+
+
+def _text(args: Args, what: str) -> str:
+    value = _one(args, what)
+    if not isinstance(value, str):
+        raise OscError(f"takes {what}, got {_shown(value)}")
+    return value
+
+
+def _pressed(args: Args) -> bool:
+    """A button: no argument or a non-zero one is a press; 0 is its release."""
+    if not args:
+        return True
+    value = _one(args, "nothing, or 1 (pressed) / 0 (released)")
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    raise OscError(f"takes nothing, or 1 (pressed) / 0 (released), got {_shown(value)}")
+
+
+def _shown(value: object) -> str:
+    kinds = {str: "a string", bytes: "a blob", int: "an int", float: "a float", bool: "a bool"}
+    return f"{kinds.get(type(value), type(value).__name__)} {value!r}"
+
+
+def _button(make: Callable[[], Command]) -> Callable[[Args], Command | None]:
+    def parse(args: Args) -> Command | None:
+        return make() if _pressed(args) else None
+
+    return parse
+
+
+# -- the table ------------------------------------------------------------------------------
+
+
+def _addresses(genres: Sequence[str]) -> list[Address]:
+    def genre(args: Args) -> Command:
+        value = _one(args, "a genre name or index")
+        if isinstance(value, str):
+            return SetGenre(value)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+            raise OscError(f"takes a genre name or index, got {_shown(value)}")
+        if not 0 <= int(value) < len(genres):
+            raise OscError(f"genre index must be 0..{len(genres) - 1}, got {int(value)}")
+        return SetGenre(genres[int(value)])
+
+    def regenerate(args: Args) -> Command:
+        if not args:
+            return Regenerate()
+        seed = _number(args, "nothing or a seed (int)")
+        if seed != int(seed):
+            raise OscError(f"takes nothing or a seed (int), got {seed:g}")
+        return Regenerate(int(seed))
+
+    def chord(args: Args) -> Command:
+        text = _text(args, "a chord symbol or numeral, or '' for the song's own")
+        return SetChord(text or None)
+
+    table = [
+        Address("/jamd/play", "button", "next bar", _button(Play)),
+        Address("/jamd/stop", "button", "now (held notes release)", _button(Stop)),
+        Address("/jamd/continue", "button", "next bar", _button(Continue)),
+        Address("/jamd/panic", "button", "now", _button(Panic)),
+        Address(
+            "/jamd/tempo",
+            "float BPM 20..300",
+            "next beat",
+            lambda args: SetTempo(_number(args, "a float BPM")),
+        ),
+        Address(
+            "/jamd/tempo/fader",
+            "float 0..1 (20..300 BPM)",
+            "next beat",
+            lambda args: SetTempo(
+                TEMPO_RANGE[0] + (TEMPO_RANGE[1] - TEMPO_RANGE[0]) * _fader(args)
+            ),
+        ),
+        Address(
+            "/jamd/key",
+            "string (C, F#m, 'Eb minor', 'D dorian')",
+            "next bar",
+            lambda args: SetKey.parse(_text(args, "a key such as F#m")),
+        ),
+        Address("/jamd/genre", "string name or int index", "next section", genre),
+        Address("/jamd/energy", "float 0..1", "next bar", lambda args: SetEnergy(_fader(args))),
+        Address("/jamd/mood", "float 0..1", "now, smoothed", lambda args: SetMood(_fader(args))),
+        Address(
+            "/jamd/section",
+            "string: a section to go to (chorus, 'verse 2')",
+            "next bar",
+            lambda args: GotoSection(_text(args, "a section name such as chorus")),
+        ),
+        Address("/jamd/section/next", "button", "next bar", _button(NextSection)),
+        Address("/jamd/section/fill", "button", "the next bar ends with a fill", _button(Fill)),
+        Address("/jamd/section/ending", "button", "next bar", _button(Ending)),
+        Address("/jamd/regenerate", "nothing, or int seed", "next bar", regenerate),
+        Address("/jamd/chord", "string chord, '' for the song's own", "next bar", chord),
+        Address(
+            "/jamd/master",
+            "float 0..1 (-60..+6 dB)",
+            "now, smoothed",
+            lambda args: SetMaster(from_fader(_fader(args), *MASTER_RANGE)),
+        ),
+        Address(
+            "/jamd/master/db",
+            "float dB -60..6",
+            "now, smoothed",
+            lambda args: SetMaster(_number(args, "a float dB")),
+        ),
+    ]
+    for part in PARTS:
+        table.extend(_track(part))
+    return table
+
+
+def _track(part: str) -> list[Address]:
+    track = f"/jamd/track/{part}"
+
+    def toggle(make: Callable[[bool], Command]) -> Callable[[Args], Command]:
+        return lambda args: make(_pressed(args))
+
+    return [
+        Address(
+            f"{track}/volume",
+            "float 0..1 (-60..+6 dB)",
+            "now, smoothed",
+            lambda args: SetLevel(part, from_fader(_fader(args))),
+        ),
+        Address(
+            f"{track}/db",
+            "float dB -60..12",
+            "now, smoothed",
+            lambda args: SetLevel(part, _number(args, "a float dB")),
+        ),
+        Address(
+            f"{track}/pan",
+            "float 0..1 (0.5 centre)",
+            "now, smoothed",
+            lambda args: SetPan(part, _fader(args) * 2.0 - 1.0),
+        ),
+        Address(f"{track}/mute", "1 muted / 0", "now", toggle(lambda on: SetMute(part, on))),
+        Address(f"{track}/solo", "1 soloed / 0", "now", toggle(lambda on: SetSolo(part, on))),
+        Address(
+            f"{track}/reverb",
+            "float 0..1",
+            "now, smoothed",
+            lambda args: SetSend(part, "reverb", _fader(args)),
+        ),
+        Address(
+            f"{track}/delay",
+            "float 0..1",
+            "now, smoothed",
+            lambda args: SetSend(part, "delay", _fader(args)),
+        ),
+        Address(
+            f"{track}/tone",
+            "float 0..1 (0.5 as the patch)",
+            "now, smoothed",
+            lambda args: SetTone(part, _fader(args)),
+        ),
+    ]
