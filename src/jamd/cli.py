@@ -104,6 +104,22 @@ def build_parser() -> argparse.ArgumentParser:
     _settings_arguments(config)
     config.set_defaults(handler=_config)
 
+    send = commands.add_parser(
+        "send",
+        help="send one OSC message to a running jamd (docs/osc.md)",
+        description="Send one OSC message, e.g. `jamd send /jamd/tempo 128`; print what jamd "
+        "answers (/jamd/state's values, or an error: then exit status 1).",
+    )
+    send.add_argument("address", help="e.g. /jamd/tempo")
+    send.add_argument("values", nargs="*", help="128 is an int, 0.5 a float, others strings")
+    send.add_argument("--host", default="127.0.0.1", help="jamd's osc.host (default 127.0.0.1)")
+    send.add_argument("--port", type=int, default=9000, help="jamd's osc.port (default 9000)")
+    send.add_argument("--string", action="store_true", help="send every value as a string")
+    send.add_argument(
+        "--wait", type=float, default=0.3, help="seconds to wait for answers (default 0.3)"
+    )
+    send.set_defaults(handler=_send)
+
     doctor = commands.add_parser(
         "doctor",
         help="check the audio, JACK, realtime limits, MIDI and the config",
@@ -270,6 +286,22 @@ def _config(arguments: argparse.Namespace) -> int:
     settings, _ = _load(arguments)
     print(dump_settings(settings), end="")
     return 0
+
+
+def _send(arguments: argparse.Namespace) -> int:
+    from jamd.osc.client import send, typed  # noqa: PLC0415
+
+    values = [value if arguments.string else typed(value) for value in arguments.values]
+    replies = send(arguments.host, arguments.port, arguments.address, values, wait=arguments.wait)
+    failed = False
+    for address, args in replies:
+        if address == "/jamd/error":
+            failed = True
+            where, text = [*args, "", ""][:2]
+            print(f"jamd send: error: {where or arguments.address}: {text}", file=sys.stderr)
+        else:
+            print(address, *args)
+    return 1 if failed else 0
 
 
 def _doctor(arguments: argparse.Namespace) -> int:

@@ -110,6 +110,8 @@ class Osc(_Section):
         default_factory=lambda: (ipaddress.ip_network("127.0.0.0/8"),)
     )
     auto_subscribe: bool = True
+    max_ahead_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0  # bundles' timetags
+    beat_hz: Annotated[float, Field(ge=0, le=100)] = 10.0  # /jamd/beat to subscribers; 0: off
 
 
 class Log(_Section):

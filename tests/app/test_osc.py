@@ -5,14 +5,18 @@ clients are plain UDP sockets that send messages python-osc builds and parse wha
 """
 
 import asyncio
+import itertools
+import math
 import random
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 from helpers import TEST_PATCHES, TEST_STYLES, click_settings, playing
+from pythonosc.osc_bundle_builder import OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket
 
@@ -322,3 +326,105 @@ def test_a_port_already_taken_is_a_clear_error_and_nothing_plays() -> None:
         taken.close()
     assert result.returncode == 2, result.stderr
     assert f"osc: cannot listen on 127.0.0.1:{port} (Address already in use)" in result.stderr
+
+
+def test_jamd_send_controls_prints_state_and_reports_errors() -> None:
+    jamd = str(Path(sys.executable).with_name("jamd"))
+
+    async def run(*args: str) -> tuple[int, str, str]:
+        process = await asyncio.create_subprocess_exec(
+            jamd, "send", *args, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        out, err = await process.communicate()
+        assert process.returncode is not None
+        return process.returncode, out.decode(), err.decode()
+
+    async def perform() -> None:
+        async with playing(_daemon()) as daemon:
+            assert daemon.osc_address is not None
+            port = str(daemon.osc_address[1])
+            code, _, _ = await run("--port", port, "/jamd/tempo", "126")
+            assert code == 0
+            assert daemon.conductor is not None
+            for _ in range(200):
+                if daemon.conductor.session.tempo == 126.0:
+                    break
+                await asyncio.sleep(0.01)
+            assert daemon.conductor.session.tempo == 126.0
+            code, out, _ = await run("--port", port, "/jamd/state")
+            assert code == 0
+            assert "/jamd/tempo 126.0" in out.splitlines()
+            assert "/jamd/genre click" in out.splitlines()
+            code, _, err = await run("--port", port, "/jamd/tempi", "120")
+            assert code == 1
+            assert "error: /jamd/tempi: unknown address; did you mean /jamd/tempo?" in err
+            code, _, err = await run("--port", port, "--string", "/jamd/tempo", "120")
+            assert code == 1
+            assert "takes a float BPM, got a string '120'" in err
+
+    asyncio.run(perform())
+
+
+def test_a_bundle_with_a_future_timetag_lands_on_the_beat_after_its_time() -> None:
+    async def perform() -> None:
+        async with playing(_daemon()) as daemon:
+            client = Client()
+            try:
+                conductor, engine = daemon.conductor, daemon.engine
+                assert conductor is not None
+                assert engine is not None
+                while conductor.session.bar < 2:  # past the count-in: the song's own beats
+                    await asyncio.sleep(0.01)
+                tempo = conductor.tempo_map
+                assert tempo is not None
+                rate = 48000
+                position, wall = engine.position(), time.time()
+                beat = math.floor(tempo.beat_at(position)) + 4  # well ahead, at 120 BPM
+                target = tempo.sample_at(beat + 0.5)  # the middle of that beat
+                timetag = wall + (target - position) / rate
+                bundle = OscBundleBuilder(timetag)
+                message = OscMessageBuilder(address="/jamd/tempo")
+                message.add_arg(90.0)
+                bundle.add_content(message.build())
+                client.send_bytes(daemon, bundle.build().dgram)
+                await asyncio.sleep(0.3)
+                assert conductor.session.tempo == 120.0  # not yet: it waits for its time
+                assert daemon.osc is not None
+                assert daemon.osc.stats.scheduled == 1
+                await client.until(lambda r: r == ("/jamd/tempo", (90.0,)), seconds=10)
+                await asyncio.sleep(1.0)
+                tempo = conductor.tempo_map
+                assert tempo is not None
+                assert tempo.tempo_at(beat + 0.9) == 120.0  # the beat the timetag fell in
+                assert tempo.tempo_at(beat + 1.0) == 90.0  # the next one is the new tempo
+                far = OscBundleBuilder(wall + 3600)
+                far.add_content(message.build())
+                client.send_bytes(daemon, far.build().dgram)
+                errors = await client.until(lambda r: r[0] == "/jamd/error")
+                assert "at most 60 s" in errors[0][1][1]
+            finally:
+                client.close()
+
+    asyncio.run(perform())
+
+
+def test_subscribers_get_the_beat_in_the_bar_while_the_music_plays() -> None:
+    async def perform(hz: float) -> list[float]:
+        async with playing(_daemon(**{"osc.beat_hz": hz})) as daemon:
+            client = Client()
+            try:
+                client.send(daemon, "/jamd/subscribe")
+                assert daemon.conductor is not None
+                bar = daemon.conductor.session.bar
+                while daemon.conductor.session.bar < bar + 2:  # two bar lines go by
+                    await asyncio.sleep(0.01)
+                client.drain()
+                return [args[0] for address, args in client.received if address == "/jamd/beat"]
+            finally:
+                client.close()
+
+    beats = asyncio.run(perform(20.0))
+    assert len(beats) >= 10
+    assert all(1.0 <= beat < 5.0 for beat in beats)  # the click style is in 4/4
+    assert any(later < earlier for earlier, later in itertools.pairwise(beats))  # a bar line
+    assert asyncio.run(perform(0.0)) == []

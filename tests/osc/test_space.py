@@ -21,7 +21,7 @@ from jamd.live.commands import (
 )
 from jamd.live.session import PartMix, Session, Transport
 from jamd.osc.server import check_packet
-from jamd.osc.space import SERVER_ADDRESSES, STATE_ONLY, OscError, Space
+from jamd.osc.space import SERVER_ADDRESSES, STATE_ONLY, STREAMED, OscError, Space
 
 GENRES = ("blues", "jazz", "pop")
 SPACE = Space(GENRES)
@@ -131,7 +131,7 @@ def test_what_feedback_sends_back_is_what_a_surface_may_send_again() -> None:
 
 def test_docs_osc_md_lists_every_address() -> None:
     text = (Path(__file__).parents[2] / "docs" / "osc.md").read_text()
-    for address in [*SPACE.addresses, *STATE_ONLY, *SERVER_ADDRESSES]:
+    for address in [*SPACE.addresses, *STATE_ONLY, *STREAMED, *SERVER_ADDRESSES]:
         shown = address
         for part in PARTS:
             shown = shown.replace(f"/track/{part}/", "/track/PART/")

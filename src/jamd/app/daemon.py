@@ -194,6 +194,9 @@ class Daemon:
                 lambda: conductor.session,
                 allow=settings.osc.allow,
                 auto_subscribe=settings.osc.auto_subscribe,
+                max_ahead=settings.osc.max_ahead_seconds,
+                beat=lambda: self._beat_in_bar(conductor),
+                beat_hz=settings.osc.beat_hz,
             )
             self.osc_address = await self.osc.start(settings.osc.host, settings.osc.port)
             conductor.listeners.append(self.osc.publish)
@@ -230,6 +233,12 @@ class Daemon:
         )
         self.engine_description = engine.backend.describe()
         return engine
+
+    def _beat_in_bar(self, conductor: Conductor) -> float | None:
+        engine = self.engine
+        if engine is None or not _alive(engine):
+            return None
+        return conductor.beat_in_bar(engine.position())
 
     def stop(self) -> None:
         """Ask the command loop to finish (a signal handler)."""

@@ -862,11 +862,20 @@ class Conductor:
             for listener in list(self.listeners):
                 listener(old, session)
 
-    def _now_playing(self) -> PlannedBar | None:
+    def beat_in_bar(self, position: int) -> float | None:
+        """Where ``position`` falls in the bar playing, in beats from its start (0 on the bar
+        line); None when nothing plays."""
+        bar = self._now_playing(position)
+        if bar is None or self._map is None:
+            return None
+        return self._map.beat_at(position) - bar.start_beat
+
+    def _now_playing(self, position: int | None = None) -> PlannedBar | None:
         if self._map is None:
             return None
+        at = self._position if position is None else position
         for bar in self._bars:
-            if self._start_sample(bar) <= self._position < self._end_sample(bar):
+            if self._start_sample(bar) <= at < self._end_sample(bar):
                 return bar
         return None
 

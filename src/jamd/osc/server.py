@@ -6,7 +6,9 @@ dropped and counted. Feedback: whenever the session changes, whatever changed it
 subscriber gets the addresses whose values changed, in one bundle; since only changes are
 sent, a surface that echoes what it receives cannot start a loop.
 
-Bundles' messages are taken in order as they arrive; a timetag is not yet waited for.
+A bundle whose timetag is in the future is held on a timer of the loop (never a sleep) and
+its messages are taken at that time, so they land on the boundary after it; at most
+``max_ahead`` seconds ahead, and at most ``MAX_SCHEDULED`` held at once.
 """
 
 import asyncio
@@ -40,6 +42,8 @@ Peer = tuple[str, int]
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 LOG_EVERY_SECONDS = 10.0  # errors and refusals are logged at most this often (and counted)
 MAX_BUNDLE_BYTES = 8192  # feedback bundles are split to stay well under a UDP datagram
+MAX_SCHEDULED = 1000  # messages held for their timetag at once
+LATE_SECONDS = 0.002  # a timetag this close to now (or past) is taken at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +51,7 @@ class OscStats:
     received: int = 0  # packets from allowed senders
     commands: int = 0  # sent on to the bus
     errors: int = 0  # answered with /jamd/error
+    scheduled: int = 0  # messages held for a future timetag
     refused: int = 0  # packets from senders outside the allow-list, dropped
     feedback: int = 0  # packets sent to subscribers
 
@@ -63,12 +68,20 @@ class OscServer(asyncio.DatagramProtocol):
         *,
         allow: Sequence[Network],
         auto_subscribe: bool = True,
+        max_ahead: float = 60.0,
+        beat: Callable[[], float | None] | None = None,
+        beat_hz: float = 0.0,
     ) -> None:
         self.space = space
         self._submit = submit
         self._session = session
         self._allow = tuple(allow)
         self.auto_subscribe = auto_subscribe
+        self.max_ahead = max_ahead
+        self._held: set[asyncio.TimerHandle] = set()
+        self._beat = beat
+        self._beat_hz = beat_hz
+        self._feeder: asyncio.Task[None] | None = None
         self.subscribers: dict[Peer, float] = {}  # peer -> when it last sent anything
         self.stats = OscStats()
         self._transport: asyncio.DatagramTransport | None = None
@@ -91,11 +104,19 @@ class OscServer(asyncio.DatagramProtocol):
                 "to a free port, or osc.enabled = false"
             ) from None
         self._transport = transport
+        if self._beat is not None and self._beat_hz > 0:
+            self._feeder = asyncio.create_task(self._feed_beats(self._beat, self._beat_hz))
         bound = transport.get_extra_info("sockname")
         log.info("OSC listening on %s:%d (UDP)", bound[0], bound[1])
         return str(bound[0]), int(bound[1])
 
     def close(self) -> None:
+        if self._feeder is not None:
+            self._feeder.cancel()
+            self._feeder = None
+        for handle in self._held:
+            handle.cancel()
+        self._held.clear()
         if self._transport is not None:
             self._transport.close()
             self._transport = None
@@ -113,15 +134,40 @@ class OscServer(asyncio.DatagramProtocol):
             self.subscribers[peer] = time.monotonic()
         try:
             check_packet(data)
-            messages = [timed.message for timed in OscPacket(data).messages]
+            messages = OscPacket(data).messages
         except (ParseError, ValueError) as error:
             self._error(peer, "", f"malformed packet: {error}")
             return
         except Exception as error:  # noqa: BLE001  (python-osc raises others on odd bytes)
             self._error(peer, "", f"malformed packet: {type(error).__name__}: {error}")
             return
-        for message in messages:
-            self._handle(peer, str(message.address), tuple(message.params))
+        now = time.time()
+        for timed in messages:
+            path, args = str(timed.message.address), tuple(timed.message.params)
+            ahead = timed.time - now
+            if ahead <= LATE_SECONDS:
+                self._handle(peer, path, args)
+            else:
+                self._hold(peer, path, args, ahead)
+
+    def _hold(self, peer: Peer, path: str, args: Args, ahead: float) -> None:
+        """Take the message ``ahead`` seconds from now (its bundle's timetag)."""
+        if ahead > self.max_ahead:
+            self._error(
+                peer, path, f"timetag {ahead:.1f} s ahead: at most {self.max_ahead:g} s (osc)"
+            )
+            return
+        if len(self._held) >= MAX_SCHEDULED:
+            self._error(peer, path, f"{MAX_SCHEDULED} messages already wait for their timetag")
+            return
+
+        def due() -> None:
+            self._held.discard(handle)
+            self._handle(peer, path, args)
+
+        handle = asyncio.get_running_loop().call_later(ahead, due)
+        self._held.add(handle)
+        self._count(scheduled=1)
 
     def error_received(self, exc: Exception) -> None:
         self._log("socket", "OSC socket error: %s", exc)
@@ -185,6 +231,21 @@ class OscServer(asyncio.DatagramProtocol):
             return
         for peer in list(self.subscribers):
             self._send(peer, changed)
+
+    async def _feed_beats(self, beat: Callable[[], float | None], hz: float) -> None:
+        """``/jamd/beat`` (the beat in the bar, counted from 1, with its fraction) to every
+        subscriber, ``hz`` times a second while the music plays."""
+        loop = asyncio.get_running_loop()
+        next_at = loop.time()
+        while True:
+            next_at += 1.0 / hz
+            await asyncio.sleep(max(0.0, next_at - loop.time()))
+            where = beat()
+            if where is None or not self.subscribers or self._transport is None:
+                continue
+            data = _message("/jamd/beat", (1.0 + where,)).dgram
+            for peer in list(self.subscribers):
+                self._sendto(data, peer)
 
     def _send(self, peer: Peer, values: Iterable[tuple[str, Args]]) -> None:
         """``values`` as one bundle (or a few, to keep each datagram small)."""

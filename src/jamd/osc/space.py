@@ -48,6 +48,7 @@ Args = tuple[Any, ...]
 ROOT = "/jamd"
 FADER_DB = (-60.0, 6.0)  # a volume fader's 0..1 spans these dB, linearly (0 dB at 0.909)
 STATE_ONLY = ("/jamd/bar", "/jamd/seed", "/jamd/bars", "/jamd/song", "/jamd/transport")
+STREAMED = ("/jamd/beat",)  # sent to subscribers at osc.beat_hz, not part of the state
 SERVER_ADDRESSES = ("/jamd/state", "/jamd/subscribe", "/jamd/unsubscribe")
 
 
@@ -91,7 +92,7 @@ class Space:
         sender, so the text leaves it out) if it cannot be one."""
         address = self.addresses.get(path)
         if address is None:
-            if path in STATE_ONLY:
+            if path in STATE_ONLY or path in STREAMED:
                 raise OscError("state only: jamd sends it, it takes nothing")
             raise OscError(self.unknown(path))
         try:
@@ -102,7 +103,7 @@ class Space:
             raise OscError(str(error)) from None
 
     def unknown(self, path: str) -> str:
-        known = [*self.addresses, *STATE_ONLY, *SERVER_ADDRESSES]
+        known = [*self.addresses, *STATE_ONLY, *STREAMED, *SERVER_ADDRESSES]
         hint = difflib.get_close_matches(path, known, n=1, cutoff=0.6)
         suggestion = f"; did you mean {hint[0]}?" if hint else ""
         return f"unknown address{suggestion} (docs/osc.md lists them)"
