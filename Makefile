@@ -18,7 +18,7 @@ OPT       ?= /opt/jamd
 UNITS     ?= /etc/systemd/system
 USERUNITS ?= /etc/systemd/user
 
-.PHONY: run test lint typecheck contracts pytest bench bench-live system-packages install clean
+.PHONY: run test lint typecheck contracts pytest bench bench-live bench-osc system-packages install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,10 @@ bench: $(STAMP)
 # Live figures (docs/performance.md): needs jackd; takes about 15 minutes.
 bench-live: $(STAMP) system-packages
 	$(PY) bench/live.py
+
+# OSC figures (docs/performance.md): throughput, latency, xruns under messages; about 2 minutes.
+bench-osc: $(STAMP) system-packages
+	$(PY) bench/osc.py
 
 # The system service: jamd in its own environment under $(OPT), the command in $(PREFIX)/bin,
 # the default config in /etc/jamd (never overwritten), the units, a 'jamd' system user.

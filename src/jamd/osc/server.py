@@ -12,16 +12,15 @@ its messages are taken at that time, so they land on the boundary after it; at m
 """
 
 import asyncio
-import dataclasses
 import ipaddress
 import logging
+import socket
+import struct
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
-from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket, ParseError
 
 from jamd.errors import InputError
@@ -42,21 +41,24 @@ Peer = tuple[str, int]
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 LOG_EVERY_SECONDS = 10.0  # errors and refusals are logged at most this often (and counted)
 MAX_BUNDLE_BYTES = 8192  # feedback bundles are split to stay well under a UDP datagram
+RECEIVE_BUFFER = 1 << 20  # bytes the kernel holds for a burst (about 20,000 small messages)
+READ_BATCH = 256  # datagrams read per turn of the loop, so timers and the conductor keep up
 MAX_SCHEDULED = 1000  # messages held for their timetag at once
 LATE_SECONDS = 0.002  # a timetag this close to now (or past) is taken at once
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OscStats:
     received: int = 0  # packets from allowed senders
     commands: int = 0  # sent on to the bus
     errors: int = 0  # answered with /jamd/error
     scheduled: int = 0  # messages held for a future timetag
     refused: int = 0  # packets from senders outside the allow-list, dropped
-    feedback: int = 0  # packets sent to subscribers
+    sent: int = 0  # packets sent: feedback, state and error answers
+    unsent: int = 0  # packets the socket would not take (full buffer, unreachable peer)
 
 
-class OscServer(asyncio.DatagramProtocol):
+class OscServer:
     """Listens on ``host:port``; ``submit`` puts a command on the daemon's bus; ``session``
     gives the latest session (for ``/jamd/state``)."""
 
@@ -84,7 +86,7 @@ class OscServer(asyncio.DatagramProtocol):
         self._feeder: asyncio.Task[None] | None = None
         self.subscribers: dict[Peer, float] = {}  # peer -> when it last sent anything
         self.stats = OscStats()
-        self._transport: asyncio.DatagramTransport | None = None
+        self._socket: socket.socket | None = None
         self._logged_at: dict[str, float] = {}
         self._unlogged: dict[str, int] = {}
         root = logging.getLogger()
@@ -95,18 +97,21 @@ class OscServer(asyncio.DatagramProtocol):
         """Bind and listen; the address bound (``port`` 0 takes a free one)."""
         loop = asyncio.get_running_loop()
         try:
-            transport, _ = await loop.create_datagram_endpoint(
-                lambda: self, local_addr=(host, port)
-            )
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            sock = socket.socket(family, socket.SOCK_DGRAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+            sock.bind((host, port))
         except OSError as error:
             raise InputError(
                 f"osc: cannot listen on {host}:{port} ({error.strerror or error}); set osc.port "
                 "to a free port, or osc.enabled = false"
             ) from None
-        self._transport = transport
+        sock.setblocking(False)
+        self._socket = sock
+        loop.add_reader(sock.fileno(), self._read)
         if self._beat is not None and self._beat_hz > 0:
             self._feeder = asyncio.create_task(self._feed_beats(self._beat, self._beat_hz))
-        bound = transport.get_extra_info("sockname")
+        bound = sock.getsockname()
         log.info("OSC listening on %s:%d (UDP)", bound[0], bound[1])
         return str(bound[0]), int(bound[1])
 
@@ -117,11 +122,26 @@ class OscServer(asyncio.DatagramProtocol):
         for handle in self._held:
             handle.cancel()
         self._held.clear()
-        if self._transport is not None:
-            self._transport.close()
-            self._transport = None
+        if self._socket is not None:
+            asyncio.get_running_loop().remove_reader(self._socket.fileno())
+            self._socket.close()
+            self._socket = None
 
     # -- receiving ----------------------------------------------------------------------------
+
+    def _read(self) -> None:
+        """Every datagram waiting, up to a batch (asyncio's own datagram transport reads one
+        per turn of the loop, which made a burst cost a turn per message)."""
+        assert self._socket is not None
+        for _ in range(READ_BATCH):
+            try:
+                data, addr = self._socket.recvfrom(65536)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as error:  # an ICMP error from an earlier send, reported here
+                self._log("socket", "OSC socket error: %s", error)
+                continue
+            self.datagram_received(data, addr)
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
         peer: Peer = (str(addr[0]), int(addr[1]))
@@ -168,9 +188,6 @@ class OscServer(asyncio.DatagramProtocol):
         handle = asyncio.get_running_loop().call_later(ahead, due)
         self._held.add(handle)
         self._count(scheduled=1)
-
-    def error_received(self, exc: Exception) -> None:
-        self._log("socket", "OSC socket error: %s", exc)
 
     def _handle(self, peer: Peer, path: str, args: Args) -> None:
         if path == "/jamd/state":
@@ -229,8 +246,10 @@ class OscServer(asyncio.DatagramProtocol):
         changed = [(path, args) for path, args in after.items() if before.get(path) != args]
         if not changed:
             return
+        packets = bundles(changed)  # built once for every subscriber
         for peer in list(self.subscribers):
-            self._send(peer, changed)
+            for packet in packets:
+                self._sendto(packet, peer)
 
     async def _feed_beats(self, beat: Callable[[], float | None], hz: float) -> None:
         """``/jamd/beat`` (the beat in the bar, counted from 1, with its fraction) to every
@@ -241,37 +260,32 @@ class OscServer(asyncio.DatagramProtocol):
             next_at += 1.0 / hz
             await asyncio.sleep(max(0.0, next_at - loop.time()))
             where = beat()
-            if where is None or not self.subscribers or self._transport is None:
+            if where is None or not self.subscribers or self._socket is None:
                 continue
-            data = _message("/jamd/beat", (1.0 + where,)).dgram
+            data = encode("/jamd/beat", (1.0 + where,))
             for peer in list(self.subscribers):
                 self._sendto(data, peer)
 
     def _send(self, peer: Peer, values: Iterable[tuple[str, Args]]) -> None:
-        """``values`` as one bundle (or a few, to keep each datagram small)."""
-        if self._transport is None:
-            return
-        bundle, size = OscBundleBuilder(IMMEDIATELY), 16
-        for path, args in values:
-            message = _message(path, args)
-            if size + 4 + message.size > MAX_BUNDLE_BYTES:
-                self._sendto(bundle.build().dgram, peer)
-                bundle, size = OscBundleBuilder(IMMEDIATELY), 16
-            bundle.add_content(message)
-            size += 4 + message.size
-        if size > 16:
-            self._sendto(bundle.build().dgram, peer)
+        for packet in bundles(values):
+            self._sendto(packet, peer)
 
-    def _sendto(self, data: bytes, peer: Peer) -> None:
-        assert self._transport is not None
-        self._transport.sendto(data, peer)
-        self._count(feedback=1)
+    def _sendto(self, data: bytes, peer: Peer) -> bool:
+        if self._socket is None:
+            return False
+        try:
+            self._socket.sendto(data, peer)
+        except OSError as error:  # a full send buffer, an unreachable peer: that packet goes
+            self._count(unsent=1)
+            self._log("send", "OSC to %s:%d not sent: %s", peer[0], peer[1], error)
+            return False
+        self._count(sent=1)
+        return True
 
     def _error(self, peer: Peer, path: str, text: str) -> None:
         self._count(errors=1)
         self._log("error", "OSC %s from %s:%d: %s", path or "(packet)", peer[0], peer[1], text)
-        if self._transport is not None:
-            self._transport.sendto(_message("/jamd/error", (path, text)).dgram, peer)
+        self._sendto(encode("/jamd/error", (path, text)), peer)
 
     # -- bookkeeping --------------------------------------------------------------------------
 
@@ -283,10 +297,8 @@ class OscServer(asyncio.DatagramProtocol):
         return any(address in network for network in self._allow)
 
     def _count(self, **counts: int) -> None:
-        self.stats = dataclasses.replace(
-            self.stats,
-            **{name: getattr(self.stats, name) + n for name, n in counts.items()},
-        )
+        for name, n in counts.items():
+            setattr(self.stats, name, getattr(self.stats, name) + n)
 
     def _log(self, kind: str, text: str, *args: object) -> None:
         """At most one line per ``kind`` every ``LOG_EVERY_SECONDS``, saying how many more."""
@@ -350,8 +362,48 @@ def _string_end(data: bytes, at: int, what: str) -> int:
     return nul + 4 - (nul % 4)
 
 
-def _message(path: str, args: Args) -> Any:
-    builder = OscMessageBuilder(address=path)
+def encode(path: str, args: Args) -> bytes:
+    """One OSC message: strings, ints (32-bit), floats (32-bit) and booleans, as jamd's
+    feedback has. python-osc's builder parses every packet it builds again, which made
+    feedback most of an OSC message's cost (bench/osc.py)."""
+    tags, data = [","], []
     for value in args:
-        builder.add_arg(value)
-    return builder.build()
+        if isinstance(value, bool):
+            tags.append("T" if value else "F")
+        elif isinstance(value, int):
+            tags.append("i")
+            data.append(_INT.pack(value))
+        elif isinstance(value, float):
+            tags.append("f")
+            data.append(_FLOAT.pack(value))
+        else:
+            tags.append("s")
+            data.append(_string(str(value)))
+    return _string(path) + _string("".join(tags)) + b"".join(data)
+
+
+def bundles(values: Iterable[tuple[str, Args]]) -> list[bytes]:
+    """``values`` as immediate bundles, as few as keep each under ``MAX_BUNDLE_BYTES``."""
+    packets: list[bytes] = []
+    parts: list[bytes] = [_BUNDLE_HEAD]
+    size = len(_BUNDLE_HEAD)
+    for path, args in values:
+        message = encode(path, args)
+        if size + 4 + len(message) > MAX_BUNDLE_BYTES and len(parts) > 1:
+            packets.append(b"".join(parts))
+            parts, size = [_BUNDLE_HEAD], len(_BUNDLE_HEAD)
+        parts.append(_INT.pack(len(message)) + message)
+        size += 4 + len(message)
+    if len(parts) > 1:
+        packets.append(b"".join(parts))
+    return packets
+
+
+_INT = struct.Struct(">i")
+_FLOAT = struct.Struct(">f")
+_BUNDLE_HEAD = b"#bundle\0" + (1).to_bytes(8, "big")  # timetag 1: immediately
+
+
+def _string(text: str) -> bytes:
+    raw = text.encode("utf-8") + b"\0"
+    return raw + b"\0" * (-len(raw) % 4)
