@@ -112,6 +112,7 @@ class Osc(_Section):
     auto_subscribe: bool = True
     max_ahead_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0  # bundles' timetags
     beat_hz: Annotated[float, Field(ge=0, le=100)] = 10.0  # /jamd/beat to subscribers; 0: off
+    subscriber_timeout_seconds: Annotated[float, Field(ge=0)] = 0.0  # silent ones go; 0: never
 
 
 class Log(_Section):

@@ -428,3 +428,35 @@ def test_subscribers_get_the_beat_in_the_bar_while_the_music_plays() -> None:
     assert all(1.0 <= beat < 5.0 for beat in beats)  # the click style is in 4/4
     assert any(later < earlier for earlier, later in itertools.pairwise(beats))  # a bar line
     assert asyncio.run(perform(0.0)) == []
+
+
+def test_a_subscriber_whose_port_closes_is_dropped_and_a_silent_one_times_out() -> None:
+    async def perform() -> None:
+        async with playing(_daemon(**{"osc.subscriber_timeout_seconds": 1.0})) as daemon:
+            gone, silent, steady = Client(), Client(), Client()
+            try:
+                assert daemon.osc is not None
+                for client in (gone, silent, steady):
+                    client.send(daemon, "/jamd/subscribe")
+                await steady.until(lambda r: r[0] == "/jamd/tempo")
+                gone_peer = ("127.0.0.1", gone.port)
+                gone.close()
+                steady.send(daemon, "/jamd/energy", 0.25)  # feedback to the closed port
+                steady.send(daemon, "/jamd/energy", 0.75)  # ... whose ICMP error drops it
+                for _ in range(200):
+                    if gone_peer not in daemon.osc.subscribers:
+                        break
+                    await asyncio.sleep(0.01)
+                assert gone_peer not in daemon.osc.subscribers, daemon.osc.stats
+                assert ("127.0.0.1", silent.port) in daemon.osc.subscribers
+                for _ in range(20):  # steady keeps talking, silent says nothing
+                    steady.send(daemon, "/jamd/energy", 0.25 + 0.5 * (_ % 2))
+                    await asyncio.sleep(0.1)
+                assert ("127.0.0.1", silent.port) not in daemon.osc.subscribers
+                assert ("127.0.0.1", steady.port) in daemon.osc.subscribers
+                assert daemon.osc.stats.dropped == 2
+            finally:
+                for client in (silent, steady):
+                    client.close()
+
+    asyncio.run(perform())

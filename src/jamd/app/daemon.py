@@ -197,6 +197,7 @@ class Daemon:
                 max_ahead=settings.osc.max_ahead_seconds,
                 beat=lambda: self._beat_in_bar(conductor),
                 beat_hz=settings.osc.beat_hz,
+                subscriber_timeout=settings.osc.subscriber_timeout_seconds,
             )
             self.osc_address = await self.osc.start(settings.osc.host, settings.osc.port)
             conductor.listeners.append(self.osc.publish)

@@ -12,6 +12,8 @@ its messages are taken at that time, so they land on the boundary after it; at m
 """
 
 import asyncio
+import contextlib
+import errno
 import ipaddress
 import logging
 import socket
@@ -42,6 +44,10 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 LOG_EVERY_SECONDS = 10.0  # errors and refusals are logged at most this often (and counted)
 MAX_BUNDLE_BYTES = 8192  # feedback bundles are split to stay well under a UDP datagram
 RECEIVE_BUFFER = 1 << 20  # bytes the kernel holds for a burst (about 20,000 small messages)
+IP_RECVERR, IPV6_RECVERR = 11, 25  # Linux <linux/in.h>, <linux/in6.h>
+_UNREACHABLE = frozenset(
+    {errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN}
+)
 READ_BATCH = 256  # datagrams read per turn of the loop, so timers and the conductor keep up
 MAX_SCHEDULED = 1000  # messages held for their timetag at once
 LATE_SECONDS = 0.002  # a timetag this close to now (or past) is taken at once
@@ -56,6 +62,7 @@ class OscStats:
     refused: int = 0  # packets from senders outside the allow-list, dropped
     sent: int = 0  # packets sent: feedback, state and error answers
     unsent: int = 0  # packets the socket would not take (full buffer, unreachable peer)
+    dropped: int = 0  # subscribers dropped: unreachable, or silent past the timeout
 
 
 class OscServer:
@@ -73,6 +80,7 @@ class OscServer:
         max_ahead: float = 60.0,
         beat: Callable[[], float | None] | None = None,
         beat_hz: float = 0.0,
+        subscriber_timeout: float = 0.0,
     ) -> None:
         self.space = space
         self._submit = submit
@@ -80,6 +88,7 @@ class OscServer:
         self._allow = tuple(allow)
         self.auto_subscribe = auto_subscribe
         self.max_ahead = max_ahead
+        self.subscriber_timeout = subscriber_timeout
         self._held: set[asyncio.TimerHandle] = set()
         self._beat = beat
         self._beat_hz = beat_hz
@@ -107,6 +116,9 @@ class OscServer:
                 "to a free port, or osc.enabled = false"
             ) from None
         sock.setblocking(False)
+        with contextlib.suppress(OSError):  # Linux: ICMP errors name the peer (_unreachable)
+            level = socket.IPPROTO_IPV6 if family == socket.AF_INET6 else socket.IPPROTO_IP
+            sock.setsockopt(level, IPV6_RECVERR if level == socket.IPPROTO_IPV6 else IP_RECVERR, 1)
         self._socket = sock
         loop.add_reader(sock.fileno(), self._read)
         if self._beat is not None and self._beat_hz > 0:
@@ -139,9 +151,45 @@ class OscServer:
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as error:  # an ICMP error from an earlier send, reported here
-                self._log("socket", "OSC socket error: %s", error)
+                if error.errno in _UNREACHABLE:
+                    self._unreachable(error)
+                else:
+                    self._log("socket", "OSC socket error: %s", error)
                 continue
             self.datagram_received(data, addr)
+
+    def _unreachable(self, error: OSError) -> None:
+        """A subscriber whose port or host is gone (the kernel got an ICMP error for a packet
+        sent to it, and says so on the socket's next send or receive) is dropped: the error
+        queue names it."""
+        assert self._socket is not None
+        while True:
+            try:
+                _, _, _, address = self._socket.recvmsg(512, 512, socket.MSG_ERRQUEUE)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                self._log("socket", "OSC socket error: %s", error)
+                return
+            peer = (str(address[0]), int(address[1]))
+            if self.subscribers.pop(peer, None) is not None:
+                self._count(dropped=1)
+                log.info("OSC subscriber %s:%d dropped: %s", peer[0], peer[1], error)
+
+    def _expire(self, now: float) -> None:
+        """Subscribers that have sent nothing for ``subscriber_timeout`` seconds go."""
+        if self.subscriber_timeout <= 0:
+            return
+        for peer, seen in list(self.subscribers.items()):
+            if now - seen > self.subscriber_timeout:
+                del self.subscribers[peer]
+                self._count(dropped=1)
+                log.info(
+                    "OSC subscriber %s:%d dropped: silent for %g s (osc.subscriber_timeout)",
+                    peer[0],
+                    peer[1],
+                    self.subscriber_timeout,
+                )
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
         peer: Peer = (str(addr[0]), int(addr[1]))
@@ -240,6 +288,7 @@ class OscServer:
 
     def publish(self, old: Session, new: Session) -> None:
         """The session changed: every subscriber gets what changed."""
+        self._expire(time.monotonic())
         if not self.subscribers:
             return
         before, after = self.space.state(old), self.space.state(new)
@@ -275,9 +324,12 @@ class OscServer:
             return False
         try:
             self._socket.sendto(data, peer)
-        except OSError as error:  # a full send buffer, an unreachable peer: that packet goes
+        except OSError as error:  # a full buffer, or an earlier packet's ICMP error
             self._count(unsent=1)
-            self._log("send", "OSC to %s:%d not sent: %s", peer[0], peer[1], error)
+            if error.errno in _UNREACHABLE:
+                self._unreachable(error)
+            else:
+                self._log("send", "OSC to %s:%d not sent: %s", peer[0], peer[1], error)
             return False
         self._count(sent=1)
         return True
