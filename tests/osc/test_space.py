@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 from pythonosc.osc_message_builder import OscMessageBuilder
+from pythonosc.osc_packet import OscPacket
 
 from jamd.live.commands import (
     PARTS,
@@ -20,7 +21,7 @@ from jamd.live.commands import (
     SetTempo,
 )
 from jamd.live.session import PartMix, Session, Transport
-from jamd.osc.server import check_packet
+from jamd.osc.server import bundles, check_packet
 from jamd.osc.space import SERVER_ADDRESSES, STATE_ONLY, STREAMED, OscError, Space
 
 GENRES = ("blues", "jazz", "pop")
@@ -151,3 +152,20 @@ def test_a_packet_cut_short_anywhere_is_refused_whole() -> None:
         check_packet(packet + b"\0")
     with pytest.raises(ValueError, match="4 bytes after the last argument"):
         check_packet(packet + b"\0\0\0\0")
+
+
+def test_a_seed_too_big_for_osc_is_refused_and_a_big_one_comes_back_whole() -> None:
+    with pytest.raises(OscError, match=r"seed must be 1\.\.9223372036854775807, got 10000000000"):
+        SPACE.command("/jamd/regenerate", (1e300,))
+    big = 99_999_999_999  # beyond OSC's int32: fed back as an int64
+    assert SPACE.command("/jamd/regenerate", (big,)) == Regenerate(big)
+    packet = bundles(
+        SPACE.state(Session(genre="pop", key="C major", tempo=120.0, seed=big)).items()
+    )
+    seeds = [
+        timed.message.params
+        for data in packet
+        for timed in OscPacket(data).messages
+        if timed.message.address == "/jamd/seed"
+    ]
+    assert seeds == [[big]]

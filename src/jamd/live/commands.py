@@ -22,6 +22,7 @@ PARTS: tuple[str, ...] = tuple(part.value for part in Part)
 LEVEL_RANGE = (-60.0, 12.0)
 MASTER_RANGE = (-60.0, 6.0)
 SENDS = ("reverb", "delay")
+SEED_MAX = 2**63 - 1  # what OSC's int64 carries; settings' music.seed starts at 1 too
 
 
 class Boundary(StrEnum):
@@ -162,6 +163,8 @@ class Regenerate(Command):
             isinstance(self.seed, bool) or not isinstance(self.seed, int)
         ):
             raise CommandError(f"seed must be a whole number, got {self.seed!r}")
+        if self.seed is not None and not 1 <= self.seed <= SEED_MAX:
+            raise CommandError(f"seed must be 1..{SEED_MAX}, got {self.seed}")
 
 
 # -- sections -------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The OSC server: UDP on the daemon's asyncio loop (python-osc parses and builds packets).
+"""The OSC server: UDP on the daemon's asyncio loop (python-osc parses; ``encode`` builds).
 
 Every message becomes a ``Command`` on the daemon's bus (``space``), or an answer to the sender
 (``/jamd/state``, ``/jamd/error <address> <message>``). Senders outside the allow-list are
@@ -319,9 +319,9 @@ class OscServer:
         for packet in bundles(values):
             self._sendto(packet, peer)
 
-    def _sendto(self, data: bytes, peer: Peer) -> bool:
+    def _sendto(self, data: bytes, peer: Peer) -> None:
         if self._socket is None:
-            return False
+            return
         try:
             self._socket.sendto(data, peer)
         except OSError as error:  # a full buffer, or an earlier packet's ICMP error
@@ -330,9 +330,8 @@ class OscServer:
                 self._unreachable(error)
             else:
                 self._log("send", "OSC to %s:%d not sent: %s", peer[0], peer[1], error)
-            return False
+            return
         self._count(sent=1)
-        return True
 
     def _error(self, peer: Peer, path: str, text: str) -> None:
         self._count(errors=1)
@@ -415,16 +414,19 @@ def _string_end(data: bytes, at: int, what: str) -> int:
 
 
 def encode(path: str, args: Args) -> bytes:
-    """One OSC message: strings, ints (32-bit), floats (32-bit) and booleans, as jamd's
-    feedback has. python-osc's builder parses every packet it builds again, which made
-    feedback most of an OSC message's cost (bench/osc.py)."""
+    """One OSC message: strings, ints (32-bit, or 64-bit beyond that: a seed), floats (32-bit)
+    and booleans, as jamd's feedback has. python-osc's builder parses every packet it builds
+    again, which made feedback most of an OSC message's cost (bench/osc.py)."""
     tags, data = [","], []
     for value in args:
         if isinstance(value, bool):
             tags.append("T" if value else "F")
-        elif isinstance(value, int):
+        elif isinstance(value, int) and _INT32[0] <= value <= _INT32[1]:
             tags.append("i")
             data.append(_INT.pack(value))
+        elif isinstance(value, int):
+            tags.append("h")
+            data.append(_INT64.pack(value))
         elif isinstance(value, float):
             tags.append("f")
             data.append(_FLOAT.pack(value))
@@ -452,6 +454,8 @@ def bundles(values: Iterable[tuple[str, Args]]) -> list[bytes]:
 
 
 _INT = struct.Struct(">i")
+_INT64 = struct.Struct(">q")
+_INT32 = (-(2**31), 2**31 - 1)
 _FLOAT = struct.Struct(">f")
 _BUNDLE_HEAD = b"#bundle\0" + (1).to_bytes(8, "big")  # timetag 1: immediately
 

@@ -45,7 +45,6 @@ from jamd.live.commands import (
 from jamd.live.session import Session, Transport
 
 Args = tuple[Any, ...]
-ROOT = "/jamd"
 FADER_DB = (-60.0, 6.0)  # a volume fader's 0..1 spans these dB, linearly (0 dB at 0.909)
 STATE_ONLY = ("/jamd/bar", "/jamd/seed", "/jamd/bars", "/jamd/song", "/jamd/transport")
 STREAMED = ("/jamd/beat",)  # sent to subscribers at osc.beat_hz, not part of the state
@@ -220,10 +219,12 @@ def _addresses(genres: Sequence[str]) -> list[Address]:
     def regenerate(args: Args) -> Command:
         if not args:
             return Regenerate()
-        seed = _number(args, "nothing or a seed (int)")
-        if seed != int(seed):
-            raise OscError(f"takes nothing or a seed (int), got {seed:g}")
-        return Regenerate(int(seed))
+        seed = _one(args, "nothing or a seed (int)")
+        if isinstance(seed, float) and seed.is_integer():  # a fader's 42.0
+            seed = int(seed)
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise OscError(f"takes nothing or a seed (int), got {_shown(seed)}")
+        return Regenerate(seed)
 
     def chord(args: Args) -> Command:
         text = _text(args, "a chord symbol or numeral, or '' for the song's own")
