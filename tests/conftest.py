@@ -5,12 +5,14 @@
   under a name of its own, started once for the run and stopped at its end. Missing ``jackd``
   is a failure, not a skip: ``make test`` installs jackd2 when run as root.
 - Every ``jamd run`` the suite starts listens for OSC on a free port (``JAMD_OSC__PORT=0``),
-  so daemons never collide with each other or with a jamd already on port 9000.
+  so daemons never collide with each other or with a jamd already on port 9000; their
+  presets go to a temporary directory (``JAMD_PATHS__PRESETS``).
 """
 
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +20,9 @@ from pathlib import Path
 import pytest
 
 os.environ["JAMD_OSC__PORT"] = "0"
+# presets saved by the suite's daemons go to a directory of the run's, never the user's
+_presets = tempfile.TemporaryDirectory(prefix="jamd-presets-")
+os.environ["JAMD_PATHS__PRESETS"] = _presets.name
 
 _skipped: list[str] = []
 

@@ -113,6 +113,8 @@ class Osc(_Section):
     max_ahead_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0  # bundles' timetags
     beat_hz: Annotated[float, Field(ge=0, le=100)] = 10.0  # /jamd/beat to subscribers; 0: off
     subscriber_timeout_seconds: Annotated[float, Field(ge=0)] = 0.0  # silent ones go; 0: never
+    tcp: bool = False  # also OSC over TCP (SLIP, OSC 1.1; or size-prefixed, OSC 1.0)
+    tcp_port: Annotated[int, Field(ge=0, le=65535)] = 9000  # 0: any free port
 
 
 class Log(_Section):
@@ -122,6 +124,7 @@ class Log(_Section):
 class Paths(_Section):
     patches: tuple[Path, ...] = ()
     styles: tuple[Path, ...] = ()
+    presets: Path | None = None  # None: presets/ in the state directory (presets_dir)
 
 
 class Spotify(_Section):

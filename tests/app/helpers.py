@@ -1,4 +1,5 @@
-"""Helpers for the daemon's tests: a systemd notify socket, recordings, click onsets."""
+"""Helpers for the daemon's tests: a systemd notify socket, an OSC client, the click genre's
+settings, a daemon playing for the length of a test."""
 
 import asyncio
 import contextlib
@@ -9,6 +10,9 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
+
+from pythonosc.osc_message_builder import OscMessageBuilder
+from pythonosc.osc_packet import OscPacket
 
 from jamd.app.daemon import Daemon
 from jamd.settings import Settings, load_settings
@@ -115,3 +119,53 @@ async def playing(daemon: Daemon) -> AsyncIterator[Daemon]:
     finally:
         daemon.stop()
         assert await asyncio.wait_for(task, 30) == 0
+
+
+Reply = tuple[str, tuple[Any, ...]]
+
+
+class Client:
+    """A UDP socket on 127.0.0.1 that sends OSC and collects every message that comes back."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.socket.bind((host, 0))
+        self.socket.setblocking(False)
+        self.port = self.socket.getsockname()[1]
+        self.received: list[Reply] = []
+        self.packets = 0
+
+    def send(self, daemon: Daemon, address: str, *args: Any) -> None:
+        builder = OscMessageBuilder(address=address)
+        for value in args:
+            builder.add_arg(value)
+        self.send_bytes(daemon, builder.build().dgram)
+
+    def send_bytes(self, daemon: Daemon, data: bytes) -> None:
+        assert daemon.osc_address is not None
+        self.socket.sendto(data, daemon.osc_address)
+
+    def drain(self) -> None:
+        while True:
+            try:
+                data = self.socket.recv(65536)
+            except BlockingIOError:
+                return
+            self.packets += 1
+            for timed in OscPacket(data).messages:
+                self.received.append((timed.message.address, tuple(timed.message.params)))
+
+    async def until(self, predicate: Any, seconds: float = 10.0) -> list[Reply]:
+        """Poll until some received message satisfies ``predicate``; those that do."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while True:
+            self.drain()
+            found = [reply for reply in self.received if predicate(reply)]
+            if found:
+                return found
+            assert loop.time() < deadline, self.received[-30:]
+            await asyncio.sleep(0.01)
+
+    def close(self) -> None:
+        self.socket.close()

@@ -15,62 +15,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from helpers import TEST_PATCHES, TEST_STYLES, click_settings, playing
+from helpers import TEST_PATCHES, TEST_STYLES, Client, click_settings, playing
 from pythonosc.osc_bundle_builder import OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
-from pythonosc.osc_packet import OscPacket
 
 from jamd.app.daemon import Daemon
 from jamd.osc.space import Space
-
-Reply = tuple[str, tuple[Any, ...]]
-
-
-class Client:
-    """A UDP socket on 127.0.0.1 that sends OSC and collects every message that comes back."""
-
-    def __init__(self, host: str = "127.0.0.1") -> None:
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.socket.bind((host, 0))
-        self.socket.setblocking(False)
-        self.port = self.socket.getsockname()[1]
-        self.received: list[Reply] = []
-        self.packets = 0
-
-    def send(self, daemon: Daemon, address: str, *args: Any) -> None:
-        builder = OscMessageBuilder(address=address)
-        for value in args:
-            builder.add_arg(value)
-        self.send_bytes(daemon, builder.build().dgram)
-
-    def send_bytes(self, daemon: Daemon, data: bytes) -> None:
-        assert daemon.osc_address is not None
-        self.socket.sendto(data, daemon.osc_address)
-
-    def drain(self) -> None:
-        while True:
-            try:
-                data = self.socket.recv(65536)
-            except BlockingIOError:
-                return
-            self.packets += 1
-            for timed in OscPacket(data).messages:
-                self.received.append((timed.message.address, tuple(timed.message.params)))
-
-    async def until(self, predicate: Any, seconds: float = 10.0) -> list[Reply]:
-        """Poll until some received message satisfies ``predicate``; those that do."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + seconds
-        while True:
-            self.drain()
-            found = [reply for reply in self.received if predicate(reply)]
-            if found:
-                return found
-            assert loop.time() < deadline, self.received[-30:]
-            await asyncio.sleep(0.01)
-
-    def close(self) -> None:
-        self.socket.close()
 
 
 def _daemon(**extra: Any) -> Daemon:

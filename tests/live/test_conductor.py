@@ -7,6 +7,7 @@ inside its lead, so every test also checks that nothing is ever scheduled too la
 import pytest
 from band import SR, TICK, MakeBand
 
+from jamd.compose import Part
 from jamd.engine.interface import Fader
 from jamd.live.commands import (
     Boundary,
@@ -25,6 +26,7 @@ from jamd.live.commands import (
     SetKey,
     SetLevel,
     SetMood,
+    SetPatch,
     SetSolo,
     SetTempo,
     SetTone,
@@ -322,3 +324,58 @@ def test_the_same_commands_at_the_same_times_give_the_same_transcript(
         return [(n.track, n.start, n.end, n.pitch) for n in band.engine.transcript.notes()]
 
     assert perform() == perform()
+
+
+def test_a_patch_change_lands_on_the_next_bar_and_holds_in_the_next_songs(
+    make_band: MakeBand,
+) -> None:
+    band = make_band("pop")
+    band.run_to(band.beat_sample(13))
+    first = band.session.patches["bass"]
+    outcome = band.apply(SetPatch("bass", "upright"))
+    assert outcome.at == START + 16 * BEAT
+    assert band.session.mixer["bass"].patch == "bass/upright"
+    band.run_to(band.beat_sample(17))
+    assert band.session.patches["bass"] == "bass/upright"
+    upright = band.conductor.patch_library.load("bass/upright")
+    bass = [(patch, at) for lane, patch, at in band.engine.transcript.patch_changes()
+            if lane == "bass"]  # fmt: skip
+    assert bass[-1] == (upright, START + 16 * BEAT)
+    band.apply(Regenerate(seed=99))  # a new song keeps the performer's choice
+    band.run_to(band.beat_sample(25))
+    assert band.session.seed == 99
+    assert band.session.patches["bass"] == "bass/upright"
+    band.apply(SetPatch("bass", None))  # back to what the genre chose for this song
+    band.run_to(band.beat_sample(33))
+    assert band.session.mixer["bass"].patch is None
+    assert band.session.patches["bass"] == band.conductor.planned[-1].song.arrangement.patch(
+        Part.BASS
+    )
+    assert first.startswith("bass/")
+
+
+def test_a_patch_that_is_not_there_is_refused_and_changes_nothing(make_band: MakeBand) -> None:
+    band = make_band("pop")
+    band.run_to(band.beat_sample(13))
+    entries = list(band.engine.transcript.entries)
+    session = band.session
+    with pytest.raises(CommandError, match=r"no such patch; known patches: bass/808, bass/fin"):
+        band.apply(SetPatch("bass", "tuba"))
+    assert band.engine.transcript.entries == entries
+    assert band.session == session
+    with pytest.raises(CommandError, match="the bass part plays bass patches"):
+        SetPatch("bass", "keys/piano")
+
+
+def test_changes_made_while_stopped_play_from_the_top_too(make_band: MakeBand) -> None:
+    band = make_band("pop", autoplay=False)
+    band.run_to(SR)
+    band.apply(SetKey.parse("Eb"))
+    band.apply(SetPatch("keys", "organ"))
+    band.apply(SetChord("ii7"))
+    band.apply(Play())
+    band.run_to(band.engine.clock + 3 * SR)
+    assert band.session.key == "Eb major"
+    assert band.conductor.planned[-1].song.plan.key.name == "Eb major"
+    assert band.session.patches["keys"] == "keys/organ"
+    assert {bar.chord for bar in band.conductor.planned if bar.song_bar is not None} == {"Fm7"}

@@ -17,6 +17,7 @@ from jamd.live.commands import (
     SetLevel,
     SetMute,
     SetPan,
+    SetPatch,
     SetSend,
     SetTempo,
 )
@@ -25,7 +26,7 @@ from jamd.osc.server import bundles, check_packet
 from jamd.osc.space import SERVER_ADDRESSES, STATE_ONLY, STREAMED, OscError, Space
 
 GENRES = ("blues", "jazz", "pop")
-SPACE = Space(GENRES)
+SPACE = Space(GENRES, {"bass": ("bass/808", "bass/finger")})
 
 
 @pytest.mark.parametrize(
@@ -43,6 +44,12 @@ SPACE = Space(GENRES)
         ("/jamd/section/fill", (1,), Fill()),
         ("/jamd/regenerate", (), Regenerate()),
         ("/jamd/regenerate", (42,), Regenerate(42)),
+        ("/jamd/regenerate", (1,), Regenerate()),  # a button's press: a fresh seed
+        ("/jamd/regenerate", (0.0,), None),  # its release
+        ("/jamd/seed", (1,), Regenerate(1)),
+        ("/jamd/track/bass/patch", ("upright",), SetPatch("bass", "bass/upright")),
+        ("/jamd/track/bass/patch", (1,), SetPatch("bass", "bass/finger")),
+        ("/jamd/track/bass/patch", ("",), SetPatch("bass", None)),
         ("/jamd/chord", ("Dm7",), SetChord("Dm7")),
         ("/jamd/chord", ("",), SetChord(None)),
         ("/jamd/track/bass/volume", (1.0,), SetLevel("bass", 6.0)),

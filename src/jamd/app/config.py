@@ -5,6 +5,7 @@ slowest part of a start), then reads and checks its settings with this module, t
 engine what to open, and only then loads the conductor.
 """
 
+import os
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -40,6 +41,21 @@ def resolve_recording(master: str, stems: str, now: datetime | None = None) -> R
                 "(jamd never overwrites)"
             )
     return Recording(master_path, stems_path)
+
+
+def state_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Where jamd keeps what it makes: systemd's StateDirectory (``$STATE_DIRECTORY``), else
+    ``$XDG_STATE_HOME/jamd``, else ``~/.local/state/jamd``."""
+    env = os.environ if environ is None else environ
+    if env.get("STATE_DIRECTORY"):
+        return Path(env["STATE_DIRECTORY"].split(":")[0])
+    base = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "jamd"
+
+
+def presets_dir(settings: Settings, environ: Mapping[str, str] | None = None) -> Path:
+    """``paths.presets``, else ``presets/`` in the state directory."""
+    return (settings.paths.presets or state_dir(environ) / "presets").expanduser()
 
 
 def check_settings(data: Mapping[str, Any]) -> list[tuple[str, str]]:

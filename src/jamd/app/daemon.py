@@ -25,11 +25,13 @@ from jamd.app.config import (
     configure_engine,
     delay_seconds,
     libraries,
+    presets_dir,
     read_settings,
 )
 from jamd.app.notify import Notifier
 from jamd.engine.backends import AudioUnavailable
 from jamd.engine.interface import Engine, EngineStats, Recording
+from jamd.engine.patches import PatchLibrary
 from jamd.engine.process import EngineProcess
 from jamd.errors import JamdError
 from jamd.live.bus import CommandBus
@@ -49,6 +51,7 @@ from jamd.live.commands import (
     SetTempo,
 )
 from jamd.live.conductor import Conductor, LiveSettings
+from jamd.live.presets import PresetStore
 from jamd.live.session import PartMix, Session
 from jamd.logs import set_level
 from jamd.osc.server import OscServer
@@ -69,6 +72,15 @@ pyo's callback) waits at most this long for a busy thread (DESIGN.md: 5 ms by de
 
 class EngineDied(JamdError):
     """The engine's process ended while the music should have been playing."""
+
+
+def osc_space(styles: StyleLibrary, patches: PatchLibrary) -> Space:
+    """The OSC addresses for the genres and patches there are (both take indices)."""
+    names = patches.names()
+    return Space(
+        styles.names(),
+        {part: [name for name in names if name.startswith(f"{part}/")] for part in PARTS},
+    )
 
 
 def first_session(settings: Settings, styles: StyleLibrary, seed: int) -> Session:
@@ -189,7 +201,7 @@ class Daemon:
         conductor.start(self.engine.position(), engine_has=first)
         if settings.osc.enabled:
             self.osc = OscServer(
-                Space(styles.names()),
+                osc_space(styles, patches),
                 self.submit,
                 lambda: conductor.session,
                 allow=settings.osc.allow,
@@ -198,8 +210,13 @@ class Daemon:
                 beat=lambda: self._beat_in_bar(conductor),
                 beat_hz=settings.osc.beat_hz,
                 subscriber_timeout=settings.osc.subscriber_timeout_seconds,
+                presets=PresetStore(presets_dir(settings)),
             )
-            self.osc_address = await self.osc.start(settings.osc.host, settings.osc.port)
+            self.osc_address = await self.osc.start(
+                settings.osc.host,
+                settings.osc.port,
+                settings.osc.tcp_port if settings.osc.tcp else None,
+            )
             conductor.listeners.append(self.osc.publish)
         gc.collect()
         gc.freeze()  # start-up's objects stay put: the collector's passes stay short
@@ -380,6 +397,8 @@ class Daemon:
                 log.warning("[%s] changed: it takes effect when jamd restarts", section)
         conductor.settings = live_settings(new)
         conductor.reload(styles, patches, self.engine.position())
+        if self.osc is not None:
+            self.osc.space = osc_space(styles, patches)
         for command in settings_changes(old, new):
             log.info("reload: %s", command)
             self.bus.submit(command)

@@ -176,7 +176,9 @@ class PatchLibrary:
             candidate = directory / f"{name}.toml"
             if candidate.is_file():
                 return candidate
-        known = ", ".join(self.names()) or "none"
+        role = name.split("/", maxsplit=1)[0]
+        names = self.names()
+        known = ", ".join([n for n in names if n.startswith(f"{role}/")] or names) or "none"
         raise PatchError(name, [f"no such patch; known patches: {known}"])
 
     def load(self, name: str) -> Patch:

@@ -320,6 +320,35 @@ class SetTone(_PartCommand):
 
 
 @dataclass(frozen=True, slots=True)
+class SetPatch(Command):
+    """Play the part on ``patch`` from the next bar, in this song and the next ones, until
+    ``None`` gives it back to the genre's choice. ``patch`` names one of the part's own patches:
+    ``upright`` or ``bass/upright``."""
+
+    part: str
+    patch: str | None = None
+    boundary: ClassVar[Boundary] = Boundary.BAR
+
+    def __post_init__(self) -> None:
+        _part(self.part)
+        if self.patch is None:
+            return
+        if not isinstance(self.patch, str) or not self.patch.strip():
+            raise CommandError(f"patch must be a name such as 'upright', got {self.patch!r}")
+        role, _, name = self.patch.strip().rpartition("/")
+        if role not in ("", self.part) or not name:
+            raise CommandError(
+                f"the {self.part} part plays {self.part} patches "
+                f"(such as {self.part}/NAME), got {self.patch!r}"
+            )
+        object.__setattr__(self, "patch", f"{self.part}/{name}")
+
+    @property
+    def control(self) -> tuple[object, ...]:
+        return ("SetPatch", self.part)
+
+
+@dataclass(frozen=True, slots=True)
 class SetMaster(Command):
     db: float = 0.0
     continuous: ClassVar[bool] = True
@@ -331,5 +360,5 @@ class SetMaster(Command):
 ALL_COMMANDS: tuple[type[Command], ...] = (
     Play, Stop, Continue, Panic, SetTempo, SetKey, SetChord, Regenerate, NextSection,
     GotoSection, Fill, Ending, SetGenre, SetEnergy, SetMood, SetLevel, SetPan, SetMute,
-    SetSolo, SetSend, SetTone, SetMaster,
+    SetSolo, SetSend, SetTone, SetPatch, SetMaster,
 )  # fmt: skip

@@ -27,6 +27,7 @@ from jamd.compose import (
     Arrangement,
     BarState,
     NoteEvent,
+    Part,
     SectionKind,
     SongParams,
     SongPlan,
@@ -61,6 +62,7 @@ from jamd.live.commands import (
     SetMood,
     SetMute,
     SetPan,
+    SetPatch,
     SetSend,
     SetSolo,
     SetTempo,
@@ -333,8 +335,10 @@ class Conductor:
         if not self.playing:
             if isinstance(command, Ending):
                 return Outcome(command, position, detail="already stopped")
-            # the change waits in the cursor the music will continue from
+            # the change waits in the cursor the music will continue from, and in the song
+            # it will play from the top
             self._resume = change(self._resume or self._start_cursor())
+            self._song = self._resume.song
             return Outcome(command, position, detail=f"{description} when the music starts")
         return self._at_boundary(command, boundary, change, description, position)
 
@@ -368,6 +372,14 @@ class Conductor:
                 genre = self._genre
                 return lambda c: self._new_song_at_same_kind(c, genre, new_seed), (
                     f"a new song (seed {new_seed})"
+                )
+            case SetPatch(part=part, patch=name):
+                if name is not None:
+                    patch = self._checked_patch(name)
+                    self.engine.prepare([patch])  # a kit's first use costs 0.2 s
+                self.session = session.with_part(part, patch=name)
+                return lambda c: replace(c, song=self._repatched(c.song, part, name)), (
+                    f"{part} on {name}" if name else f"{part} on the genre's patch"
                 )
             case SetGenre(genre=genre):
                 style = self._check_genre(genre)
@@ -428,7 +440,9 @@ class Conductor:
 
     def _start_cursor(self) -> Cursor:
         song = self._song or self._new_song(self._genre, self.session.seed)
-        return Cursor(song, -self.settings.count_in_bars)
+        held = self.session.chord_hold
+        hold = None if held is None else parse_held_chord(held, song.plan.key)
+        return Cursor(song, -self.settings.count_in_bars, hold=hold)
 
     def _play(self, position: int) -> None:
         """Start from the top of the session's song, after a count-in."""
@@ -525,6 +539,15 @@ class Conductor:
         )
         log.info("reload: %s", outcome.detail)
         self._publish()
+
+    def _repatched(self, song: LiveSong, part: str, name: str | None) -> LiveSong:
+        """``song`` with ``part`` on patch ``name`` (``None``: the one the genre chose)."""
+        if name is None:
+            name = arrange(song.plan, song.style, song.seed).patch(Part(part))
+        chosen = {**song.arrangement.patches, Part(part): name}
+        return self._with_patches(
+            replace(song, arrangement=replace(song.arrangement, patches=chosen))
+        )
 
     def _with_patches(self, song: LiveSong) -> LiveSong:
         fresh = {**song.patches, **self._load(song.arrangement)}
@@ -707,7 +730,8 @@ class Conductor:
             energy=session.energy,
         )
         plan = plan_song(params, style, random.Random(seed))
-        arrangement = arrange(plan, style, seed)
+        held = {Part(part): mix.patch for part, mix in session.mixer.items() if mix.patch}
+        arrangement = arrange(plan, style, seed, patches=held)
         self._songs_started += 1
         patches = self._load(arrangement)
         return LiveSong(self._songs_started, seed, style, plan, arrangement, patches, new_tempo)
@@ -723,6 +747,15 @@ class Conductor:
             if patch is not None:
                 loaded[part.value] = patch
         return MappingProxyType(loaded)
+
+    def _checked_patch(self, name: str) -> Patch:
+        """Patch ``name``, or ``CommandError`` saying why it cannot be played."""
+        try:
+            patch = self._loaded.get(name) or self.patch_library.load(name)
+        except PatchError as error:
+            raise CommandError(str(error)) from None
+        self._loaded[name] = patch
+        return patch
 
     def _patch(self, name: str) -> Patch | None:
         if name not in self._loaded:
@@ -846,6 +879,7 @@ class Conductor:
                 bar=(now.song_bar + 1) if now.song_bar is not None else 0,
                 bars=now.song.plan.total_bars,
                 chord=now.chord,
+                patches=_patch_names(now.song),
             )
         if not self.playing:
             session = replace(
@@ -856,6 +890,7 @@ class Conductor:
                 section="",
                 bar=0,
                 chord="",
+                patches=_patch_names(self._song) if self._song else session.patches,
             )
         old, self.session, self._published = self._published, session, session
         if old != session:
@@ -896,6 +931,10 @@ def _held(plan: SongPlan, hold: Chord | None, bar: int) -> SongPlan:
     chords = list(plan.chords)
     chords[bar:] = [BarChord(hold.symbol, hold)] * (len(chords) - bar)
     return dataclasses.replace(plan, chords=tuple(chords))
+
+
+def _patch_names(song: LiveSong) -> dict[str, str]:
+    return {part.value: name for part, name in song.arrangement.patches.items()}
 
 
 def _next_seed(seed: int) -> int:

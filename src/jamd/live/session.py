@@ -31,6 +31,7 @@ class PartMix:
     muted: bool = False
     soloed: bool = False
     tone: float = 0.5  # brightness 0..1; 0.5 as the patch sounds
+    patch: str | None = None  # the patch the performer chose, in every song until cleared
 
     def fader(self, *, any_solo: bool) -> Fader:
         """What the engine plays: solo in place mutes every part not soloed."""
@@ -65,12 +66,14 @@ class Session:
     bars: int = 0  # in the song
     chord: str = ""
     chord_hold: str | None = None
+    patches: Mapping[str, str] = field(default_factory=dict)  # the patch each part plays now
     master_db: float = 0.0
     mixer: Mapping[str, PartMix] = field(default_factory=dict)
     pending: tuple[str, ...] = ()  # changes waiting for their boundary, in words
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mixer", _frozen_mixer(self.mixer))
+        object.__setattr__(self, "patches", MappingProxyType(dict(self.patches)))
 
     def with_part(self, part: str, **changes: object) -> "Session":
         mixer = dict(self.mixer)

@@ -1,10 +1,15 @@
-"""The OSC server: UDP on the daemon's asyncio loop (python-osc parses; ``encode`` builds).
+"""The OSC server: UDP, and optionally TCP, on the daemon's asyncio loop (python-osc parses;
+``encode`` builds).
 
 Every message becomes a ``Command`` on the daemon's bus (``space``), or an answer to the sender
 (``/jamd/state``, ``/jamd/error <address> <message>``). Senders outside the allow-list are
 dropped and counted. Feedback: whenever the session changes, whatever changed it, each
 subscriber gets the addresses whose values changed, in one bundle; since only changes are
 sent, a surface that echoes what it receives cannot start a loop.
+
+Over TCP a packet is framed as OSC 1.1 says (SLIP: python-osc's ``slip``) or as OSC 1.0 did
+(a 4-byte size first, liblo's default): the first byte a client sends tells which, and answers
+go back framed the same way on the same connection.
 
 A bundle whose timetag is in the future is held on a timer of the loop (never a sleep) and
 its messages are taken at that time, so they land on the boundary after it; at most
@@ -23,10 +28,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pythonosc import slip
 from pythonosc.osc_packet import OscPacket, ParseError
 
 from jamd.errors import InputError
-from jamd.live.commands import Command
+from jamd.live.commands import PARTS, Command
+from jamd.live.presets import PresetStore
 from jamd.live.session import Session
 from jamd.osc.space import Args, OscError, Space
 
@@ -39,7 +46,7 @@ def _not_python_osc(record: logging.LogRecord) -> bool:
     return "pythonosc" not in record.pathname
 
 
-Peer = tuple[str, int]
+Address = tuple[str, int]
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 LOG_EVERY_SECONDS = 10.0  # errors and refusals are logged at most this often (and counted)
 MAX_BUNDLE_BYTES = 8192  # feedback bundles are split to stay well under a UDP datagram
@@ -51,6 +58,35 @@ _UNREACHABLE = frozenset(
 READ_BATCH = 256  # datagrams read per turn of the loop, so timers and the conductor keep up
 MAX_SCHEDULED = 1000  # messages held for their timetag at once
 LATE_SECONDS = 0.002  # a timetag this close to now (or past) is taken at once
+MAX_PACKET = 65536  # bytes in one packet, as over UDP; a longer TCP frame is refused
+MAX_STREAMS = 64  # TCP connections at once
+STREAM_BACKLOG = 1 << 20  # bytes waiting to go to a TCP client that reads too slowly
+
+
+class Stream:
+    """A TCP client: its address, and its connection framed as it framed its first packet."""
+
+    def __init__(self, address: Address, writer: asyncio.StreamWriter, slipped: bool) -> None:
+        self.address = address
+        self.writer = writer
+        self.slipped = slipped
+
+    def __str__(self) -> str:
+        return f"{self.address[0]}:{self.address[1]} (TCP)"
+
+    def frame(self, packet: bytes) -> bytes:
+        return slip.encode(packet) if self.slipped else _SIZE.pack(len(packet)) + packet
+
+
+Peer = Address | Stream  # who sent a packet, and where its answers go
+
+
+def _named(peer: Peer) -> str:
+    return str(peer) if isinstance(peer, Stream) else f"{peer[0]}:{peer[1]}"
+
+
+def _host(peer: Peer) -> str:
+    return peer.address[0] if isinstance(peer, Stream) else peer[0]
 
 
 @dataclass(slots=True)
@@ -59,7 +95,7 @@ class OscStats:
     commands: int = 0  # sent on to the bus
     errors: int = 0  # answered with /jamd/error
     scheduled: int = 0  # messages held for a future timetag
-    refused: int = 0  # packets from senders outside the allow-list, dropped
+    refused: int = 0  # packets (or TCP connections) from outside the allow-list, dropped
     sent: int = 0  # packets sent: feedback, state and error answers
     unsent: int = 0  # packets the socket would not take (full buffer, unreachable peer)
     dropped: int = 0  # subscribers dropped: unreachable, or silent past the timeout
@@ -81,8 +117,10 @@ class OscServer:
         beat: Callable[[], float | None] | None = None,
         beat_hz: float = 0.0,
         subscriber_timeout: float = 0.0,
+        presets: PresetStore | None = None,
     ) -> None:
         self.space = space
+        self.presets = presets
         self._submit = submit
         self._session = session
         self._allow = tuple(allow)
@@ -96,14 +134,28 @@ class OscServer:
         self.subscribers: dict[Peer, float] = {}  # peer -> when it last sent anything
         self.stats = OscStats()
         self._socket: socket.socket | None = None
+        self._tcp: asyncio.Server | None = None
+        self.tcp_address: Address | None = None
+        self._streams: set[Stream] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._answers: dict[str, Callable[[Peer, str, Args], None]] = {
+            "/jamd/state": lambda peer, _path, _args: self._send_state(peer),
+            "/jamd/subscribe": self._subscription,
+            "/jamd/unsubscribe": self._subscription,
+            "/jamd/preset/save": self._preset,
+            "/jamd/preset/load": self._preset,
+            "/jamd/preset/list": self._preset,
+            **{f"/jamd/track/{part}/patches": self._patches for part in PARTS},
+        }
         self._logged_at: dict[str, float] = {}
         self._unlogged: dict[str, int] = {}
         root = logging.getLogger()
         if _not_python_osc not in root.filters:
             root.addFilter(_not_python_osc)
 
-    async def start(self, host: str, port: int) -> Peer:
-        """Bind and listen; the address bound (``port`` 0 takes a free one)."""
+    async def start(self, host: str, port: int, tcp_port: int | None = None) -> Address:
+        """Bind and listen on UDP (and TCP on ``tcp_port``, if given); the UDP address bound
+        (port 0 takes a free one; ``tcp_address`` has the TCP one)."""
         loop = asyncio.get_running_loop()
         try:
             family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -115,6 +167,21 @@ class OscServer:
                 f"osc: cannot listen on {host}:{port} ({error.strerror or error}); set osc.port "
                 "to a free port, or osc.enabled = false"
             ) from None
+        if tcp_port is not None:
+            try:
+                self._tcp = await asyncio.start_server(
+                    self._connected, host, tcp_port, limit=MAX_PACKET
+                )
+            except OSError as error:
+                sock.close()
+                raise InputError(
+                    f"osc: cannot listen on {host}:{tcp_port} over TCP "
+                    f"({error.strerror or error}); set osc.tcp_port to a free port, or "
+                    "osc.tcp = false"
+                ) from None
+            bound_tcp = self._tcp.sockets[0].getsockname()
+            self.tcp_address = (str(bound_tcp[0]), int(bound_tcp[1]))
+            log.info("OSC listening on %s:%d (TCP)", *self.tcp_address)
         sock.setblocking(False)
         with contextlib.suppress(OSError):  # Linux: ICMP errors name the peer (_unreachable)
             level = socket.IPPROTO_IPV6 if family == socket.AF_INET6 else socket.IPPROTO_IP
@@ -134,6 +201,13 @@ class OscServer:
         for handle in self._held:
             handle.cancel()
         self._held.clear()
+        for task in self._tasks:
+            task.cancel()
+        if self._tcp is not None:
+            self._tcp.close()
+            self._tcp = None
+        for stream in self._streams:
+            stream.writer.close()
         if self._socket is not None:
             asyncio.get_running_loop().remove_reader(self._socket.fileno())
             self._socket.close()
@@ -174,7 +248,7 @@ class OscServer:
             peer = (str(address[0]), int(address[1]))
             if self.subscribers.pop(peer, None) is not None:
                 self._count(dropped=1)
-                log.info("OSC subscriber %s:%d dropped: %s", peer[0], peer[1], error)
+                log.info("OSC subscriber %s dropped: %s", _named(peer), error)
 
     def _expire(self, now: float) -> None:
         """Subscribers that have sent nothing for ``subscriber_timeout`` seconds go."""
@@ -185,18 +259,78 @@ class OscServer:
                 del self.subscribers[peer]
                 self._count(dropped=1)
                 log.info(
-                    "OSC subscriber %s:%d dropped: silent for %g s (osc.subscriber_timeout)",
-                    peer[0],
-                    peer[1],
+                    "OSC subscriber %s dropped: silent for %g s (osc.subscriber_timeout)",
+                    _named(peer),
                     self.subscriber_timeout,
                 )
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
-        peer: Peer = (str(addr[0]), int(addr[1]))
+        peer: Address = (str(addr[0]), int(addr[1]))
         if not self._allowed(peer[0]):
             self._count(refused=1)
             self._log("refused", "OSC from %s:%d dropped: not in osc.allow", *peer)
             return
+        self.packet_received(data, peer)
+
+    async def _connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """One TCP client, packet by packet, until it goes (or breaks the framing)."""
+        name = writer.get_extra_info("peername")
+        address: Address = (str(name[0]), int(name[1]))
+        if not self._allowed(address[0]) or len(self._streams) >= MAX_STREAMS:
+            self._count(refused=1)
+            why = "not in osc.allow" if len(self._streams) < MAX_STREAMS else "too many clients"
+            self._log("refused", "OSC TCP from %s:%d closed: %s", address[0], address[1], why)
+            writer.close()
+            return
+        stream: Stream | None = None
+        try:
+            first = await reader.readexactly(1)
+            stream = Stream(address, writer, slipped=first == slip.END)
+            self._streams.add(stream)
+            if stream.slipped:
+                await self._read_slip(stream, reader)
+            else:
+                await self._read_sized(stream, reader, first)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass  # the client went
+        finally:
+            if stream is not None:
+                self._streams.discard(stream)
+                self.subscribers.pop(stream, None)
+            writer.close()
+
+    async def _read_slip(self, stream: Stream, reader: asyncio.StreamReader) -> None:
+        """Frames between END bytes (OSC 1.1 sends one on either side; empty ones are none)."""
+        while True:
+            try:
+                frame = await reader.readuntil(slip.END)
+            except asyncio.LimitOverrunError:
+                self._error(stream, "", f"a SLIP frame over {MAX_PACKET} bytes: connection closed")
+                return
+            packet = frame[:-1]
+            if not packet:
+                continue
+            try:
+                self.packet_received(slip.decode(packet), stream)
+            except slip.ProtocolError:
+                self._count(received=1)
+                self._error(
+                    stream, "", "malformed SLIP frame (ESC not followed by ESC_END/ESC_ESC)"
+                )
+
+    async def _read_sized(self, stream: Stream, reader: asyncio.StreamReader, first: bytes) -> None:
+        """Packets each after its size, a 4-byte big-endian int (OSC 1.0 over a stream)."""
+        head = first + await reader.readexactly(3)
+        while True:
+            size = int.from_bytes(head, "big")
+            if size > MAX_PACKET:
+                self._error(stream, "", f"a packet of {size} bytes, over {MAX_PACKET}: closed")
+                return
+            self.packet_received(await reader.readexactly(size), stream)
+            head = await reader.readexactly(4)
+
+    def packet_received(self, data: bytes, peer: Peer) -> None:
+        """One packet from an allowed sender."""
         self._count(received=1)
         if peer in self.subscribers:
             self.subscribers[peer] = time.monotonic()
@@ -238,11 +372,9 @@ class OscServer:
         self._count(scheduled=1)
 
     def _handle(self, peer: Peer, path: str, args: Args) -> None:
-        if path == "/jamd/state":
-            self._send(peer, self.space.state(self._session()).items())
-            return
-        if path in ("/jamd/subscribe", "/jamd/unsubscribe"):
-            self._subscription(peer, path, args)
+        answer = self._answers.get(path)
+        if answer is not None:
+            answer(peer, path, args)
             return
         try:
             command = self.space.command(path, args)
@@ -253,12 +385,20 @@ class OscServer:
             self.subscribers[peer] = time.monotonic()
         if command is None:  # a button's release
             return
+        self._submit_command(peer, path, command)
+
+    def _submit_command(self, peer: Peer, path: str, command: Command) -> None:
         self._count(commands=1)
         future = self._submit(command)
         future.add_done_callback(lambda done: self._answered(done, peer, path))
 
+    def _send_state(self, peer: Peer) -> None:
+        self._send(peer, self.space.state(self._session()).items())
+
     def _subscription(self, peer: Peer, path: str, args: Args) -> None:
-        port = peer[1]
+        """Feedback to the sender (over TCP: down its connection), or to ``port`` on its host
+        by UDP."""
+        target: Peer = peer
         if args:
             value = args[0]
             if len(args) > 1 or isinstance(value, bool) or not isinstance(value, int):
@@ -267,13 +407,78 @@ class OscServer:
             if not 1 <= value <= 65535:
                 self._error(peer, path, f"port must be 1..65535, got {value}")
                 return
-            port = value
-        target = (peer[0], port)
+            target = (_host(peer), value)
         if path == "/jamd/unsubscribe":
             self.subscribers.pop(target, None)
             return
         self.subscribers[target] = time.monotonic()
-        self._send(target, self.space.state(self._session()).items())
+        self._send_state(target)
+
+    def _patches(self, peer: Peer, path: str, args: Args) -> None:
+        """The patches a part can play, in the order ``.../patch`` takes indices in."""
+        if args:
+            self._error(peer, path, "takes nothing")
+            return
+        part = path.split("/")[3]
+        self._sendto(encode(path, self.space.patches[part]), peer)
+
+    # -- presets ------------------------------------------------------------------------------
+
+    def _preset(self, peer: Peer, path: str, args: Args) -> None:
+        if self.presets is None:
+            self._error(peer, path, "presets are off (no paths.presets)")
+            return
+        if path == "/jamd/preset/list":
+            if args:
+                self._error(peer, path, "takes nothing")
+                return
+            self._spawn(self._list_presets(self.presets, peer, path))
+            return
+        if len(args) != 1 or not isinstance(args[0], str):
+            self._error(peer, path, "takes the preset's name (a string)")
+            return
+        if path == "/jamd/preset/save":
+            self._spawn(self._save_preset(self.presets, peer, path, args[0]))
+        else:
+            self._spawn(self._load_preset(self.presets, peer, path, args[0]))
+
+    def _spawn(self, work: Any) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _list_presets(self, store: PresetStore, peer: Peer, path: str) -> None:
+        names = await asyncio.to_thread(store.names)
+        self._sendto(encode(path, tuple(names)), peer)
+
+    async def _save_preset(self, store: PresetStore, peer: Peer, path: str, name: str) -> None:
+        """Saved off the loop (a slow disk's fsync never holds it up); ``/jamd/preset NAME``
+        tells every subscriber."""
+        try:
+            saved = await asyncio.to_thread(store.save, name, self._session())
+        except InputError as error:
+            self._error(peer, path, str(error))
+            return
+        log.info("OSC %s: preset %r saved to %s", _named(peer), name, saved)
+        self._announce_preset(peer, name)
+
+    async def _load_preset(self, store: PresetStore, peer: Peer, path: str, name: str) -> None:
+        """Each value that differs becomes a command, landing on its own boundary."""
+        try:
+            preset = await asyncio.to_thread(store.load, name)
+            commands = preset.commands(self._session())
+        except InputError as error:
+            self._error(peer, path, str(error))
+            return
+        for command in commands:
+            self._submit_command(peer, path, command)
+        log.info("OSC %s: preset %r loaded (%d changes)", _named(peer), name, len(commands))
+        self._announce_preset(peer, name)
+
+    def _announce_preset(self, peer: Peer, name: str) -> None:
+        data = encode("/jamd/preset", (name,))
+        for target in {peer, *self.subscribers}:
+            self._sendto(data, target)
 
     def _answered(self, future: "asyncio.Future[object]", peer: Peer, path: str) -> None:
         if future.cancelled():
@@ -309,7 +514,7 @@ class OscServer:
             next_at += 1.0 / hz
             await asyncio.sleep(max(0.0, next_at - loop.time()))
             where = beat()
-            if where is None or not self.subscribers or self._socket is None:
+            if where is None or not self.subscribers:
                 continue
             data = encode("/jamd/beat", (1.0 + where,))
             for peer in list(self.subscribers):
@@ -320,6 +525,9 @@ class OscServer:
             self._sendto(packet, peer)
 
     def _sendto(self, data: bytes, peer: Peer) -> None:
+        if isinstance(peer, Stream):
+            self._stream_send(data, peer)
+            return
         if self._socket is None:
             return
         try:
@@ -329,13 +537,24 @@ class OscServer:
             if error.errno in _UNREACHABLE:
                 self._unreachable(error)
             else:
-                self._log("send", "OSC to %s:%d not sent: %s", peer[0], peer[1], error)
+                self._log("send", "OSC to %s not sent: %s", _named(peer), error)
             return
+        self._count(sent=1)
+
+    def _stream_send(self, data: bytes, stream: Stream) -> None:
+        """Down the connection; a client that reads too slowly loses packets (counted), never
+        holds up the loop."""
+        transport = stream.writer.transport
+        if transport.is_closing() or transport.get_write_buffer_size() > STREAM_BACKLOG:
+            self._count(unsent=1)
+            self._log("send", "OSC to %s not sent: it is not reading", stream)
+            return
+        stream.writer.write(stream.frame(data))
         self._count(sent=1)
 
     def _error(self, peer: Peer, path: str, text: str) -> None:
         self._count(errors=1)
-        self._log("error", "OSC %s from %s:%d: %s", path or "(packet)", peer[0], peer[1], text)
+        self._log("error", "OSC %s from %s: %s", path or "(packet)", _named(peer), text)
         self._sendto(encode("/jamd/error", (path, text)), peer)
 
     # -- bookkeeping --------------------------------------------------------------------------
@@ -453,6 +672,7 @@ def bundles(values: Iterable[tuple[str, Args]]) -> list[bytes]:
     return packets
 
 
+_SIZE = struct.Struct(">I")
 _INT = struct.Struct(">i")
 _INT64 = struct.Struct(">q")
 _INT32 = (-(2**31), 2**31 - 1)

@@ -9,7 +9,7 @@ seed). Buttons send 1 when pressed and 0 when released; faders send floats 0..1.
 
 import difflib
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +36,7 @@ from jamd.live.commands import (
     SetMood,
     SetMute,
     SetPan,
+    SetPatch,
     SetSend,
     SetSolo,
     SetTempo,
@@ -46,9 +47,16 @@ from jamd.live.session import Session, Transport
 
 Args = tuple[Any, ...]
 FADER_DB = (-60.0, 6.0)  # a volume fader's 0..1 spans these dB, linearly (0 dB at 0.909)
-STATE_ONLY = ("/jamd/bar", "/jamd/seed", "/jamd/bars", "/jamd/song", "/jamd/transport")
+STATE_ONLY = ("/jamd/bar", "/jamd/bars", "/jamd/song", "/jamd/transport")
 STREAMED = ("/jamd/beat",)  # sent to subscribers at osc.beat_hz, not part of the state
-SERVER_ADDRESSES = ("/jamd/state", "/jamd/subscribe", "/jamd/unsubscribe")
+PRESET_ADDRESSES = ("/jamd/preset/save", "/jamd/preset/load", "/jamd/preset/list")
+SERVER_ADDRESSES = (
+    "/jamd/state",
+    "/jamd/subscribe",
+    "/jamd/unsubscribe",
+    *PRESET_ADDRESSES,
+    *(f"/jamd/track/{part}/patches" for part in PARTS),
+)  # the server answers these itself (docs/osc.md)
 
 
 class OscError(InputError):
@@ -78,12 +86,16 @@ def to_fader(value: float, low: float = FADER_DB[0], high: float = FADER_DB[1]) 
 
 
 class Space:
-    """The address space for a set of genres (``/jamd/genre`` also takes an index into them)."""
+    """The address space for a set of genres and each part's patches (``/jamd/genre`` and
+    ``/jamd/track/PART/patch`` also take an index into them)."""
 
-    def __init__(self, genres: Sequence[str]) -> None:
+    def __init__(
+        self, genres: Sequence[str], patches: Mapping[str, Sequence[str]] | None = None
+    ) -> None:
         self.genres = tuple(genres)
+        self.patches = {part: tuple((patches or {}).get(part, ())) for part in PARTS}
         self.addresses: dict[str, Address] = {
-            address.path: address for address in _addresses(self.genres)
+            address.path: address for address in _addresses(self.genres, self.patches)
         }
 
     def command(self, path: str, args: Args) -> Command | None:
@@ -139,6 +151,7 @@ class Space:
             values[f"{track}/reverb"] = (_send(mix.reverb),)
             values[f"{track}/delay"] = (_send(mix.delay),)
             values[f"{track}/tone"] = (float(mix.tone),)
+            values[f"{track}/patch"] = (session.patches.get(part, ""),)
         return values
 
 
@@ -190,6 +203,15 @@ def _pressed(args: Args) -> bool:
     raise OscError(f"takes nothing, or 1 (pressed) / 0 (released), got {_shown(value)}")
 
 
+def _seed(args: Args, what: str) -> int:
+    seed = _one(args, what)
+    if isinstance(seed, float) and seed.is_integer():  # a fader's 42.0
+        seed = int(seed)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise OscError(f"takes {what}, got {_shown(seed)}")
+    return seed
+
+
 def _shown(value: object) -> str:
     kinds = {str: "a string", bytes: "a blob", int: "an int", float: "a float", bool: "a bool"}
     return f"{kinds.get(type(value), type(value).__name__)} {value!r}"
@@ -205,26 +227,31 @@ def _button(make: Callable[[], Command]) -> Callable[[Args], Command | None]:
 # -- the table ------------------------------------------------------------------------------
 
 
-def _addresses(genres: Sequence[str]) -> list[Address]:
-    def genre(args: Args) -> Command:
-        value = _one(args, "a genre name or index")
-        if isinstance(value, str):
-            return SetGenre(value)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-            raise OscError(f"takes a genre name or index, got {_shown(value)}")
-        if not 0 <= int(value) < len(genres):
-            raise OscError(f"genre index must be 0..{len(genres) - 1}, got {int(value)}")
-        return SetGenre(genres[int(value)])
+def _name_or_index(args: Args, names: Sequence[str], what: str) -> str:
+    """A name as sent, or the name at an index into ``names`` (a menu's or radio's value)."""
+    value = _one(args, f"a {what} name or index")
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+        raise OscError(f"takes a {what} name or index, got {_shown(value)}")
+    if not 0 <= int(value) < len(names):
+        raise OscError(f"{what} index must be 0..{len(names) - 1}, got {int(value)}")
+    return names[int(value)]
 
-    def regenerate(args: Args) -> Command:
-        if not args:
-            return Regenerate()
-        seed = _one(args, "nothing or a seed (int)")
-        if isinstance(seed, float) and seed.is_integer():  # a fader's 42.0
-            seed = int(seed)
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise OscError(f"takes nothing or a seed (int), got {_shown(seed)}")
-        return Regenerate(seed)
+
+def _addresses(genres: Sequence[str], patches: Mapping[str, Sequence[str]]) -> list[Address]:
+    def genre(args: Args) -> Command:
+        return SetGenre(_name_or_index(args, genres, "genre"))
+
+    def regenerate(args: Args) -> Command | None:
+        """A button (a fresh seed on its press), or a seed from 2 up (``/jamd/seed`` takes
+        any)."""
+        if not args or args[0] in (0, 1):
+            return Regenerate() if _pressed(args) else None
+        return Regenerate(_seed(args, "nothing, 1 / 0 (a button), or a seed from 2 up"))
+
+    def seed(args: Args) -> Command:
+        return Regenerate(_seed(args, "a seed (int)"))
 
     def chord(args: Args) -> Command:
         text = _text(args, "a chord symbol or numeral, or '' for the song's own")
@@ -267,7 +294,13 @@ def _addresses(genres: Sequence[str]) -> list[Address]:
         Address("/jamd/section/next", "button", "next bar", _button(NextSection)),
         Address("/jamd/section/fill", "button", "the next bar ends with a fill", _button(Fill)),
         Address("/jamd/section/ending", "button", "next bar", _button(Ending)),
-        Address("/jamd/regenerate", "nothing, or int seed", "next bar", regenerate),
+        Address(
+            "/jamd/regenerate",
+            "button (a fresh seed), or int seed 2..",
+            "next bar",
+            regenerate,
+        ),
+        Address("/jamd/seed", "int seed 1..2^63-1 (a new song)", "next bar", seed),
         Address("/jamd/chord", "string chord, '' for the song's own", "next bar", chord),
         Address(
             "/jamd/master",
@@ -283,15 +316,19 @@ def _addresses(genres: Sequence[str]) -> list[Address]:
         ),
     ]
     for part in PARTS:
-        table.extend(_track(part))
+        table.extend(_track(part, patches[part]))
     return table
 
 
-def _track(part: str) -> list[Address]:
+def _track(part: str, patches: Sequence[str]) -> list[Address]:
     track = f"/jamd/track/{part}"
 
     def toggle(make: Callable[[bool], Command]) -> Callable[[Args], Command]:
         return lambda args: make(_pressed(args))
+
+    def patch(args: Args) -> Command:
+        name = _name_or_index(args, patches, "patch")
+        return SetPatch(part, name or None)
 
     return [
         Address(
@@ -331,5 +368,11 @@ def _track(part: str) -> list[Address]:
             "float 0..1 (0.5 as the patch)",
             "now, smoothed",
             lambda args: SetTone(part, _fader(args)),
+        ),
+        Address(
+            f"{track}/patch",
+            f"string ({part}/NAME or NAME), int index, '' for the genre's",
+            "next bar, in this song and the next",
+            patch,
         ),
     ]
