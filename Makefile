@@ -18,7 +18,7 @@ OPT       ?= /opt/jamd
 UNITS     ?= /etc/systemd/system
 USERUNITS ?= /etc/systemd/user
 
-.PHONY: run test lint typecheck contracts pytest bench bench-live bench-osc system-packages install clean
+.PHONY: run test lint typecheck contracts pytest bench bench-live bench-osc layouts system-packages install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(VENV)/bin/jamd run --config config/jamd.toml
+
+# The TouchOSC layout and Open Stage Control session in config/, from the OSC address space.
+layouts: $(STAMP)
+	$(PY) -m jamd.osc.layouts config
 
 test: system-packages lint typecheck contracts pytest
 
