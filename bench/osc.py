@@ -7,11 +7,17 @@ clients are other processes sending UDP to 127.0.0.1, so their work is not the d
 - throughput: a sender process sends fader moves at 2,000 to 20,000 a second for
   ``--rate-seconds`` each while 8 subscribers take the feedback; the figures are messages the
   daemon parsed per second and those lost (the socket's buffer overflowed).
-- latency: one fader move at a time, from sending it to receiving its feedback: parse, bus,
-  conductor (which sends the engine its new fader), feedback built and sent. p50 and p99.
+- latency: one fader move at a time. Arrival to engine: from the client's ``sendto`` (on
+  loopback the datagram is in jamd's socket microseconds later, so this bounds the time from
+  arrival from above) to the moment the engine's process applied the new fader to its DSP
+  graph (``EngineProcess.faders_applied``: both on ``time.monotonic``): parse, bus, conductor,
+  the request to the engine's process, applied. And sent to feedback received: parse, bus,
+  conductor, feedback built, sent and read. p50 and p99 of each.
+- floor: a UDP round trip between two other processes while jamd plays, the machine's own
+  cost of the two wake-ups arrival to engine needs.
 - xruns: ``--seconds`` of 2,000 messages/s at 256 frames; JACK's count after the first second.
 
-Run: .venv/bin/python bench/osc.py [throughput|latency|xruns|all] [--rate-seconds 3]
+Run: .venv/bin/python bench/osc.py [throughput|latency|floor|xruns|all] [--rate-seconds 3]
      [--seconds 30] [--realtime]
 Targets (issue 4): >= 5,000 messages/s parsed, p99 <= 2 ms arrival to engine, 0 xruns.
 """
@@ -31,6 +37,7 @@ from pythonosc.osc_packet import OscPacket
 import live
 from jamd.app.daemon import Daemon
 from jamd.app.notify import Notifier
+from jamd.engine.process import EngineProcess
 from jamd.logs import configure_logging
 
 PARTS = ("drums", "bass", "keys", "pad", "lead")
@@ -121,42 +128,112 @@ async def measure_throughput(server: str, seconds: float) -> None:
     await task
 
 
+def probe(port: int, engine: EngineProcess, count: int, results: Any) -> None:
+    """In a process forked from the daemon's (so the engine's shared memory is mapped here
+    too, and this process's polling is not the daemon's work): one fader move at a time, then
+    wait for the engine to apply it and for its feedback."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(1.0)
+    to_engine, to_feedback = [], []
+    for n in range(count):
+        builder = OscMessageBuilder(address="/jamd/track/keys/pan")
+        builder.add_arg(0.01 + (n % 98) / 100.0)
+        data = builder.build().dgram
+        applied, _ = engine.faders_applied()
+        sent = time.monotonic()
+        sock.sendto(data, ("127.0.0.1", port))
+        back = None
+        while back is None:
+            reply = sock.recv(65536)
+            if any(t.message.address == "/jamd/track/keys/pan" for t in OscPacket(reply).messages):
+                back = time.monotonic()
+        to_feedback.append((back - sent) * 1000)
+        deadline = time.monotonic() + 1.0
+        while engine.faders_applied()[0] == applied and time.monotonic() < deadline:
+            time.sleep(0.0001)
+        done, at = engine.faders_applied()
+        if done == applied + 1:  # exactly this move (else it is left out, and counted)
+            to_engine.append((at - sent) * 1000)
+        time.sleep(0.01 + (n % 7) / 1000)
+    results.send((to_engine, to_feedback))
+
+
 async def measure_latency(server: str, count: int) -> None:
     daemon, task = await started(server, auto_subscribe=True)
     assert daemon.osc_address is not None
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.setblocking(False)
-    loop = asyncio.get_running_loop()
-    times = []
-    for n in range(count):
-        position = 0.01 + (n % 98) / 100.0
-        builder = OscMessageBuilder(address="/jamd/track/keys/pan")
-        builder.add_arg(position)
-        data = builder.build().dgram
-        sent = time.perf_counter()
-        sock.sendto(data, daemon.osc_address)
-        back = None
-        while back is None:
-            await asyncio.sleep(0)
-            try:
-                reply = sock.recv(65536)
-            except BlockingIOError:
-                continue
-            for timed in OscPacket(reply).messages:
-                if timed.message.address == "/jamd/track/keys/pan":
-                    back = time.perf_counter()
-        times.append((back - sent) * 1000)
-        await asyncio.sleep(0.01 + (n % 7) / 1000)
-    times.sort()
-    p50 = statistics.median(times)
-    p99 = times[int(len(times) * 0.99) - 1]
+    engine = daemon.engine
+    assert isinstance(engine, EngineProcess)
+    fork = multiprocessing.get_context("fork")
+    mine, theirs = fork.Pipe()
+    prober = fork.Process(target=probe, args=(daemon.osc_address[1], engine, count, theirs))
+    prober.start()
+    while not mine.poll():
+        await asyncio.sleep(0.05)
+    to_engine, to_feedback = mine.recv()
+    prober.join()
+    for name, values in (
+        ("arrival to the engine's parameter change", to_engine),
+        ("sent to its feedback received", to_feedback),
+    ):
+        values.sort()
+        p50 = statistics.median(values)
+        p99 = values[int(len(values) * 0.99) - 1]
+        print(
+            f"latency, {name}, {len(values)} of {count} fader moves: "
+            f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {values[-1]:.2f} ms",
+            flush=True,
+        )
+    daemon.stop()
+    await task
+
+
+def echo(ready: Any) -> None:
+    """In another process: send back every datagram (the floor: two wake-ups and nothing else)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        ready.send(sock.getsockname()[1])
+        while True:
+            data, peer = sock.recvfrom(2048)
+            if data == b"stop":
+                return
+            sock.sendto(data, peer)
+
+
+def ping(port: int, count: int, results: Any) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        times = []
+        for _ in range(count):
+            sent = time.monotonic()
+            sock.sendto(b"x" * 32, ("127.0.0.1", port))
+            sock.recv(2048)
+            times.append((time.monotonic() - sent) * 1000)
+            time.sleep(0.01)
+        sock.sendto(b"stop", ("127.0.0.1", port))
+    results.send(times)
+
+
+async def measure_floor(server: str, count: int) -> None:
+    """What the machine itself takes to pass a datagram to a process and back while jamd
+    plays: the same two wake-ups as arrival to engine (client to daemon, daemon to engine),
+    with no work in between."""
+    daemon, task = await started(server)
+    fork = multiprocessing.get_context("fork")
+    mine, theirs = fork.Pipe()
+    echoer = fork.Process(target=echo, args=(theirs,))
+    echoer.start()
+    port = mine.recv()
+    pinger = fork.Process(target=ping, args=(port, count, theirs))
+    pinger.start()
+    while not mine.poll():
+        await asyncio.sleep(0.05)
+    times = sorted(mine.recv())
+    pinger.join()
+    echoer.join()
     print(
-        f"latency, message sent to its feedback received, {count} fader moves: "
-        f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {times[-1]:.2f} ms"
+        f"floor, a UDP round trip between two other processes while jamd plays, {count}: "
+        f"p50 {statistics.median(times):.2f} ms, p99 {times[int(len(times) * 0.99) - 1]:.2f} ms"
     )
-    del loop
-    sock.close()
     daemon.stop()
     await task
 
@@ -191,7 +268,10 @@ async def measure_xruns(server: str, seconds: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "part", nargs="?", default="all", choices=("throughput", "latency", "xruns", "all")
+        "part",
+        nargs="?",
+        default="all",
+        choices=("throughput", "latency", "floor", "xruns", "all"),
     )
     parser.add_argument("--rate-seconds", type=float, default=3.0)
     parser.add_argument("--count", type=int, default=1000)
@@ -207,6 +287,8 @@ def main() -> None:
             asyncio.run(measure_throughput(server, arguments.rate_seconds))
         if arguments.part in ("latency", "all"):
             asyncio.run(measure_latency(server, arguments.count))
+        if arguments.part in ("floor", "all"):
+            asyncio.run(measure_floor(server, arguments.count))
         if arguments.part in ("xruns", "all"):
             asyncio.run(measure_xruns(server, arguments.seconds))
 

@@ -1,8 +1,11 @@
 """The OSC address space: messages to commands, sessions to feedback, errors that say why."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket
 
@@ -176,3 +179,39 @@ def test_a_seed_too_big_for_osc_is_refused_and_a_big_one_comes_back_whole() -> N
         if timed.message.address == "/jamd/seed"
     ]
     assert seeds == [[big]]
+
+
+_parts = st.sampled_from(PARTS)
+_mixes = st.builds(
+    PartMix,
+    level_db=st.sampled_from([-60.0, -6.0, 0.0, 6.0]),
+    pan=st.sampled_from([None, -1.0, 0.25]),
+    muted=st.booleans(),
+    soloed=st.booleans(),
+    reverb=st.sampled_from([None, 0.0, 0.5]),
+    tone=st.sampled_from([0.5, 0.75]),
+)
+_sessions = st.builds(
+    Session,
+    genre=st.sampled_from(GENRES),
+    key=st.sampled_from(["C major", "F# minor"]),
+    tempo=st.sampled_from([90.0, 120.0]),
+    transport=st.sampled_from(list(Transport)),
+    bar=st.integers(0, 3),
+    chord=st.sampled_from(["", "Dm7"]),
+    master_db=st.sampled_from([0.0, -3.0]),
+    mixer=st.dictionaries(_parts, _mixes, max_size=3),
+    patches=st.dictionaries(_parts, st.sampled_from(["bass/808", "keys/organ"]), max_size=2),
+)
+
+
+@given(old=_sessions, new=_sessions, shared=st.booleans())
+def test_changes_are_exactly_the_addresses_whose_state_differs(
+    old: Session, new: Session, shared: bool
+) -> None:
+    """Feedback looks only at what changed; it must find all of it and nothing more."""
+    if shared:  # a strip left alone is the same object in both, as the conductor leaves it
+        new = replace(new, mixer={**new.mixer, "bass": old.mixer["bass"]})
+    before, after = SPACE.state(old), SPACE.state(new)
+    expected = {path: args for path, args in after.items() if before.get(path) != args}
+    assert dict(SPACE.changes(old, new)) == expected

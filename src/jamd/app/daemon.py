@@ -353,7 +353,8 @@ class Daemon:
             new.tempo,
         ):
             log.info("%s", new.status())
-        self._refresh_status(time.monotonic())
+        if old.status() != new.status():  # a fader move leaves it (the counters: housekeeping)
+            self._refresh_status(time.monotonic())
 
     def _refresh_status(self, now: float) -> None:
         status = self._status_line()

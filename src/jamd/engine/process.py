@@ -46,7 +46,9 @@ _QUIET_MATH = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THR
 """numpy's BLAS would start a thread per core (and their buffers) that the engine never uses
 and that would only compete with the audio thread."""
 
-_FIELDS = ("sequence", "position", "at", *EngineStats.__dataclass_fields__)
+_FIELDS = ("sequence", "position", "at", "faders", "fader_at", *EngineStats.__dataclass_fields__)
+# faders: set_fader requests the child has applied; fader_at: when it applied the last one
+# (time.monotonic, the same clock in both processes: bench/osc.py's arrival-to-engine figure)
 _INDEX = {name: index for index, name in enumerate(_FIELDS)}
 _EXTRAPOLATE_AT_MOST = 0.5  # seconds the clock is carried past its last reading (reading it
 # late would plan notes too early; reading it early only moves a boundary on)
@@ -193,6 +195,15 @@ class EngineProcess:
             position, at = shared[1], shared[2]
             if before == shared[0] and int(before) % 2 == 0:
                 return position, at
+
+    def faders_applied(self) -> tuple[int, float]:
+        """How many fader moves the child has applied, and when (``time.monotonic``) it
+        applied the last: the moment the mixer's parameters changed."""
+        shared = self._shared
+        while True:
+            count, at = shared[_INDEX["faders"]], shared[_INDEX["fader_at"]]
+            if count == shared[_INDEX["faders"]]:
+                return int(count), at
 
     def stats(self) -> EngineStats:
         values = list(self._shared)
@@ -367,5 +378,9 @@ def _run(
                 getattr(engine, method)(*args)
             except (ValueError, TypeError, KeyError) as error:
                 log.error("the engine refused %s: %s", method, error)
+            else:
+                if method == "set_fader":
+                    shared[_INDEX["fader_at"]] = time.monotonic()  # written before the count
+                    shared[_INDEX["faders"]] += 1
         if engine.rewound:
             next_step = 0.0  # written control changed: write it again at once, not in 5 ms

@@ -36,7 +36,7 @@ class CommandBus:
         self._by_control: dict[tuple[object, ...], int] = {}
         self._continuous = 0
         self._numbers = itertools.count()
-        self._ready = asyncio.Event()
+        self._waiter: asyncio.Future[None] | None = None  # the task in ``wait``, if any
         self._loop: asyncio.AbstractEventLoop | None = None
         self.stats = BusStats()
 
@@ -72,7 +72,7 @@ class CommandBus:
             self._by_control[command.control] = number
             self._continuous += 1
         self.stats = _count(stats, submitted=1)
-        self._ready.set()
+        self.wake()
         return future
 
     def submit_threadsafe(
@@ -86,18 +86,23 @@ class CommandBus:
         return asyncio.run_coroutine_threadsafe(submit(), loop)
 
     async def wait(self, timeout: float) -> bool:
-        """Until a command is queued or ``timeout`` passes; whether one is."""
+        """Until a command is queued or ``timeout`` passes; whether one is. (A future and a
+        timer: ``asyncio.wait_for`` makes a task each time, a cost on every command's path.)"""
         if not self._queue:
-            self._ready.clear()
+            loop = asyncio.get_running_loop()
+            waiter = self._waiter = loop.create_future()
+            timer = loop.call_later(timeout, _wake, waiter)
             try:
-                await asyncio.wait_for(self._ready.wait(), timeout)
-            except TimeoutError:
-                return False
+                await waiter
+            finally:
+                timer.cancel()
+                self._waiter = None
         return bool(self._queue)
 
     def wake(self) -> None:
-        """Wake the waiting task without a command (a signal arrived)."""
-        self._ready.set()
+        """Wake the waiting task (a command came, or a signal arrived)."""
+        if self._waiter is not None:
+            _wake(self._waiter)
 
     def take(self) -> list[tuple[Command, "asyncio.Future[object]"]]:
         """Everything queued, oldest first."""
@@ -115,6 +120,11 @@ class CommandBus:
         if not future.done():
             future.set_exception(CommandError("dropped: too many control moves at once"))
             future.exception()  # nobody may be waiting for it: mark it retrieved
+
+
+def _wake(waiter: "asyncio.Future[None]") -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 def _count(stats: BusStats, **increments: int) -> BusStats:

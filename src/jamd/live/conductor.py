@@ -278,8 +278,8 @@ class Conductor:
         """Take a command: it lands on its boundary; ``CommandError`` if it cannot be taken
         (nothing changes then)."""
         self._position = position
-        if self._map is not None:
-            self._plan_ahead(position)
+        if self._map is not None and not (command.continuous and command.boundary is Boundary.NOW):
+            self._plan_ahead(position)  # a fader move needs no plan: the tick keeps it ahead
         outcome = self._dispatch(command, position)
         self._publish()
         log.debug("%s: %s", command, outcome.detail)
@@ -869,7 +869,7 @@ class Conductor:
         now = self._now_playing()
         if now is not None:
             self._song = now.song
-            session = replace(
+            session = _updated(
                 session,
                 genre=now.song.genre,
                 key=now.song.plan.key.name,
@@ -882,7 +882,7 @@ class Conductor:
                 patches=_patch_names(now.song),
             )
         if not self.playing:
-            session = replace(
+            session = _updated(
                 session,
                 genre=self._genre,
                 key=self._key.name,
@@ -931,6 +931,14 @@ def _held(plan: SongPlan, hold: Chord | None, bar: int) -> SongPlan:
     chords = list(plan.chords)
     chords[bar:] = [BarChord(hold.symbol, hold)] * (len(chords) - bar)
     return dataclasses.replace(plan, chords=tuple(chords))
+
+
+def _updated(session: Session, **now: object) -> Session:
+    """``session`` with what plays now, the same object if nothing changed (the conductor
+    publishes after every command and tick: most change nothing here)."""
+    if all(getattr(session, name) == value for name, value in now.items()):
+        return session
+    return replace(session, **now)  # type: ignore[arg-type]
 
 
 def _patch_names(song: LiveSong) -> dict[str, str]:

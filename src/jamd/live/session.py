@@ -45,7 +45,13 @@ class PartMix:
 
 
 def _frozen_mixer(mixer: Mapping[str, PartMix]) -> Mapping[str, PartMix]:
+    if isinstance(mixer, MappingProxyType) and len(mixer) == len(PARTS):
+        return mixer  # one of ours, passed on by ``replace``: frozen already
     return MappingProxyType({part: mixer.get(part, PartMix()) for part in PARTS})
+
+
+def _frozen(mapping: Mapping[str, str]) -> Mapping[str, str]:
+    return mapping if isinstance(mapping, MappingProxyType) else MappingProxyType(dict(mapping))
 
 
 @dataclass(frozen=True)
@@ -73,7 +79,7 @@ class Session:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mixer", _frozen_mixer(self.mixer))
-        object.__setattr__(self, "patches", MappingProxyType(dict(self.patches)))
+        object.__setattr__(self, "patches", _frozen(self.patches))
 
     def with_part(self, part: str, **changes: object) -> "Session":
         mixer = dict(self.mixer)

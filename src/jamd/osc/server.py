@@ -4,8 +4,8 @@
 Every message becomes a ``Command`` on the daemon's bus (``space``), or an answer to the sender
 (``/jamd/state``, ``/jamd/error <address> <message>``). Senders outside the allow-list are
 dropped and counted. Feedback: whenever the session changes, whatever changed it, each
-subscriber gets the addresses whose values changed, in one bundle; since only changes are
-sent, a surface that echoes what it receives cannot start a loop.
+subscriber gets the addresses whose values changed, in one bundle per turn of the loop; since
+only changes are sent, a surface that echoes what it receives cannot start a loop.
 
 Over TCP a packet is framed as OSC 1.1 says (SLIP: python-osc's ``slip``) or as OSC 1.0 did
 (a 4-byte size first, liblo's default): the first byte a client sends tells which, and answers
@@ -137,6 +137,9 @@ class OscServer:
         self._tcp: asyncio.Server | None = None
         self.tcp_address: Address | None = None
         self._streams: set[Stream] = set()
+        self._unpublished: Session | None = None  # the session subscribers last heard
+        self._latest = session()
+        self._flush: asyncio.Handle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._answers: dict[str, Callable[[Peer, str, Args], None]] = {
             "/jamd/state": lambda peer, _path, _args: self._send_state(peer),
@@ -203,6 +206,8 @@ class OscServer:
         self._held.clear()
         for task in self._tasks:
             task.cancel()
+        if self._flush is not None:
+            self._flush.cancel()
         if self._tcp is not None:
             self._tcp.close()
             self._tcp = None
@@ -492,12 +497,19 @@ class OscServer:
     # -- sending ------------------------------------------------------------------------------
 
     def publish(self, old: Session, new: Session) -> None:
-        """The session changed: every subscriber gets what changed."""
+        """The session changed: every subscriber gets what changed, once the loop's turn is
+        over (the commands of one turn, a flood's fader moves, make one bundle)."""
+        self._latest = new
+        if self._unpublished is None:
+            self._unpublished = old
+            self._flush = asyncio.get_running_loop().call_soon(self._send_changes)
+
+    def _send_changes(self) -> None:
+        old, self._unpublished, self._flush = self._unpublished, None, None
         self._expire(time.monotonic())
-        if not self.subscribers:
+        if old is None or not self.subscribers:
             return
-        before, after = self.space.state(old), self.space.state(new)
-        changed = [(path, args) for path, args in after.items() if before.get(path) != args]
+        changed = self.space.changes(old, self._latest)
         if not changed:
             return
         packets = bundles(changed)  # built once for every subscriber

@@ -43,7 +43,7 @@ from jamd.live.commands import (
     SetTone,
     Stop,
 )
-from jamd.live.session import Session, Transport
+from jamd.live.session import PartMix, Session, Transport
 
 Args = tuple[Any, ...]
 FADER_DB = (-60.0, 6.0)  # a volume fader's 0..1 spans these dB, linearly (0 dB at 0.909)
@@ -121,38 +121,84 @@ class Space:
 
     def state(self, session: Session) -> dict[str, Args]:
         """Every address's current value, as feedback sends it."""
-        playing = session.transport is not Transport.STOPPED
-        values: dict[str, Args] = {
-            "/jamd/play": (1 if playing else 0,),
-            "/jamd/stop": (0 if playing else 1,),
-            "/jamd/transport": (str(session.transport),),
-            "/jamd/tempo": (float(session.tempo),),
-            "/jamd/tempo/fader": (to_fader(session.tempo, *TEMPO_RANGE),),
-            "/jamd/key": (session.key,),
-            "/jamd/genre": (session.genre,),
-            "/jamd/energy": (float(session.energy),),
-            "/jamd/mood": (float(session.mood),),
-            "/jamd/section": (session.section,),
-            "/jamd/chord": (session.chord,),
-            "/jamd/bar": (session.bar,),
-            "/jamd/bars": (session.bars,),
-            "/jamd/song": (session.song,),
-            "/jamd/seed": (session.seed,),
-            "/jamd/master": (to_fader(session.master_db, *MASTER_RANGE),),
-            "/jamd/master/db": (float(session.master_db),),
-        }
+        values = _global_state(session)
         for part, mix in session.mixer.items():
-            track = f"/jamd/track/{part}"
-            values[f"{track}/volume"] = (to_fader(mix.level_db),)
-            values[f"{track}/db"] = (float(mix.level_db),)
-            values[f"{track}/pan"] = ((0.0 if mix.pan is None else mix.pan) / 2.0 + 0.5,)
-            values[f"{track}/mute"] = (1 if mix.muted else 0,)
-            values[f"{track}/solo"] = (1 if mix.soloed else 0,)
-            values[f"{track}/reverb"] = (_send(mix.reverb),)
-            values[f"{track}/delay"] = (_send(mix.delay),)
-            values[f"{track}/tone"] = (float(mix.tone),)
-            values[f"{track}/patch"] = (session.patches.get(part, ""),)
+            values |= _track_state(part, mix, session.patches.get(part, ""))
         return values
+
+    def changes(self, old: Session, new: Session) -> list[tuple[str, Args]]:
+        """The addresses whose values differ between two sessions, with their new values (a
+        part's strip is looked at only if it changed: feedback for a fader move stays small)."""
+        changed: list[tuple[str, Args]] = []
+        if _scalars(old) != _scalars(new):
+            before, after = _global_state(old), _global_state(new)
+            changed += [(path, args) for path, args in after.items() if before.get(path) != args]
+        for part, mix in new.mixer.items():
+            patch = new.patches.get(part, "")
+            was, was_patch = old.mixer.get(part), old.patches.get(part, "")
+            if was is mix and was_patch == patch:
+                continue
+            before = _track_state(part, was, was_patch) if was is not None else {}
+            after = _track_state(part, mix, patch)
+            changed += [(path, args) for path, args in after.items() if before.get(path) != args]
+        return changed
+
+
+def _scalars(session: Session) -> tuple[object, ...]:
+    """What ``_global_state`` is made of."""
+    return (
+        session.transport,
+        session.tempo,
+        session.key,
+        session.genre,
+        session.energy,
+        session.mood,
+        session.section,
+        session.chord,
+        session.bar,
+        session.bars,
+        session.song,
+        session.seed,
+        session.master_db,
+    )
+
+
+def _global_state(session: Session) -> dict[str, Args]:
+    playing = session.transport is not Transport.STOPPED
+    return {
+        "/jamd/play": (1 if playing else 0,),
+        "/jamd/stop": (0 if playing else 1,),
+        "/jamd/transport": (str(session.transport),),
+        "/jamd/tempo": (float(session.tempo),),
+        "/jamd/tempo/fader": (to_fader(session.tempo, *TEMPO_RANGE),),
+        "/jamd/key": (session.key,),
+        "/jamd/genre": (session.genre,),
+        "/jamd/energy": (float(session.energy),),
+        "/jamd/mood": (float(session.mood),),
+        "/jamd/section": (session.section,),
+        "/jamd/chord": (session.chord,),
+        "/jamd/bar": (session.bar,),
+        "/jamd/bars": (session.bars,),
+        "/jamd/song": (session.song,),
+        "/jamd/seed": (session.seed,),
+        "/jamd/master": (to_fader(session.master_db, *MASTER_RANGE),),
+        "/jamd/master/db": (float(session.master_db),),
+    }
+
+
+def _track_state(part: str, mix: PartMix, patch: str) -> dict[str, Args]:
+    track = f"/jamd/track/{part}"
+    return {
+        f"{track}/volume": (to_fader(mix.level_db),),
+        f"{track}/db": (float(mix.level_db),),
+        f"{track}/pan": ((0.0 if mix.pan is None else mix.pan) / 2.0 + 0.5,),
+        f"{track}/mute": (1 if mix.muted else 0,),
+        f"{track}/solo": (1 if mix.soloed else 0,),
+        f"{track}/reverb": (_send(mix.reverb),),
+        f"{track}/delay": (_send(mix.delay),),
+        f"{track}/tone": (float(mix.tone),),
+        f"{track}/patch": (patch,),
+    }
 
 
 def _send(amount: float | None) -> float:
