@@ -9,11 +9,13 @@ private name, so nothing else on the machine is touched.
   (jamd's monitor client) is read after the first second and at the end. ``--engine inline``
   runs the same with the engine in the daemon's process, for comparison.
 - ready: ``jamd run`` started as a fresh process, time until READY=1 on a notify socket.
+- cpu: the share of a core the daemon and the engine's process (and its busiest threads)
+  take while the music plays unsteered, over ``--seconds`` (at most 30).
 - memory: RSS (and PSS, shared pages divided among the processes that map them) of the daemon
   and of its engine process after 60 s, and their growth over ``--minutes`` with a command
   every 100 ms.
 
-Run: .venv/bin/python bench/live.py [xruns|ready|memory|all] [--seconds 60] [--minutes 10]
+Run: .venv/bin/python bench/live.py [xruns|ready|memory|cpu|all] [--seconds 60] [--minutes 10]
      [--realtime]  (jackd with realtime scheduling, as a studio runs it; the tests use
                    --no-realtime)
 Targets: 0 xruns at 256 frames after the first second; READY=1 within 1.5 s; RSS <= 120 MB,
@@ -296,6 +298,51 @@ async def measure_memory(server: str, minutes: float) -> None:
     await task
 
 
+def cpu_ticks(pid: int) -> dict[str, int]:
+    """Each thread's user + system clock ticks so far, by thread name and id."""
+    ticks = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        name = (task / "comm").read_text().strip()
+        ticks[f"{name} {task.name}"] = int(fields[11]) + int(fields[12])
+    return ticks
+
+
+async def measure_cpu(server: str, seconds: float) -> None:
+    """Share of a core each process (and the engine's busiest threads) takes while the music
+    plays with nothing steering it."""
+    daemon = Daemon(settings_for(server, "process"), notifier=Notifier({}))
+    task = asyncio.create_task(daemon.run())
+    await daemon.started.wait()
+    engine = engine_pid(daemon)
+    assert engine is not None
+    await asyncio.sleep(2.0)
+    hz = os.sysconf("SC_CLK_TCK")
+    before, own_before, began = cpu_ticks(engine), os.times(), time.monotonic()
+    await asyncio.sleep(seconds)
+    after, own_after, elapsed = cpu_ticks(engine), os.times(), time.monotonic() - began
+    shares = sorted(
+        ((after[name] - before.get(name, 0)) / hz / elapsed * 100, name) for name in after
+    )
+    own = (own_after.user + own_after.system - own_before.user - own_before.system) / elapsed
+    print(
+        f"CPU over {seconds:g} s of playing (% of one core): daemon {own * 100:.1f}, engine "
+        f"{sum(share for share, _ in shares):.1f}, of which "
+        + ", ".join(
+            f"{'the writer (main thread)' if name.split()[1] == str(engine) else 'the next'} "
+            f"{share:.1f}"
+            for share, name in shares[-2:][::-1]
+        )
+    )
+    daemon.stop()
+    await task
+
+
+def cpu(seconds: float) -> None:
+    with jack_server(256) as server:
+        asyncio.run(measure_cpu(server, min(seconds, 30.0)))
+
+
 def memory(minutes: float) -> None:
     with jack_server(256) as server:
         asyncio.run(measure_memory(server, minutes))
@@ -304,7 +351,7 @@ def memory(minutes: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "part", nargs="?", default="all", choices=("xruns", "ready", "memory", "all")
+        "part", nargs="?", default="all", choices=("xruns", "ready", "memory", "cpu", "all")
     )
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--minutes", type=float, default=10.0)
@@ -334,6 +381,8 @@ def main() -> None:
         ready(arguments.repeat)
     if arguments.part in ("xruns", "all"):
         xruns(arguments.seconds, arguments.engine or ["process", "inline"])
+    if arguments.part in ("cpu", "all"):
+        cpu(arguments.seconds)
     if arguments.part in ("memory", "all"):
         memory(arguments.minutes)
 

@@ -4,6 +4,7 @@ The engine runs on the silent backend with a clock the test moves (real pyo, rea
 recordings; only time is the test's), so every sample position is exact and repeatable.
 """
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 from audio import onsets
 from jamd.engine.backends import AudioSpec, NullBackend
 from jamd.engine.interface import Recording
-from jamd.engine.live import AHEAD_SECONDS, LiveEngine
+from jamd.engine.live import AHEAD_SECONDS, CHUNK_SECONDS, LiveEngine
 from jamd.engine.notes import Note
 from jamd.engine.patches import PatchLibrary, default_patch_dirs
 from jamd.engine.wavfile import read_wav
@@ -172,11 +173,20 @@ def test_fading_out_takes_the_master_to_silence(rig: Rig) -> None:
     assert np.max(np.abs(master[int(1.1 * SR) : int(1.25 * SR)])) < 1e-3
 
 
-def test_the_writer_stays_its_horizon_ahead_of_the_audio(rig: Rig) -> None:
-    for _ in range(20):
+def test_the_writer_stays_its_horizon_ahead_of_the_audio_topping_it_up_by_chunks(
+    rig: Rig,
+) -> None:
+    engine = rig.engine
+    written = []
+    for _ in range(40):
         rig.play_for(0.013)
-        assert rig.engine._written == rig.engine.position() + rig.engine.ahead
-    assert rig.engine.ahead >= AHEAD_SECONDS * SR
+        ahead = engine._written - engine.position()
+        assert engine.ahead - engine.chunk < ahead <= engine.ahead
+        written.append(engine._written)
+    tops = [b - a for a, b in itertools.pairwise(written) if b != a]
+    assert tops
+    assert min(tops) >= engine.chunk  # never a sliver: a chunk or more at a time
+    assert engine.ahead - engine.chunk >= (AHEAD_SECONDS - CHUNK_SECONDS) * SR
 
 
 def test_patch_after_patch_never_breaks_the_audio(tmp_path: Path) -> None:

@@ -40,6 +40,11 @@ AHEAD_SECONDS = 0.1
 its own thread this long."""
 STEP_SECONDS = 0.005
 """How often the writer runs."""
+CHUNK_SECONDS = 0.02
+"""The writer tops the control rings up (and zeroes what played) once this much has played,
+not at every step: each voice is written in longer pieces, for a quarter of the calls (a
+voice's write costs mostly per call). The control stays AHEAD_SECONDS - CHUNK_SECONDS ahead at
+least; a change rewinds it and is written at the next step as before."""
 LEAD_MARGIN_SECONDS = 0.02
 """Beyond the guard, what a request may take to arrive and be handled (the pipe from the
 daemon, a burst of requests before it, a step in progress): measured ~10 ms at start-up."""
@@ -85,6 +90,7 @@ class LiveEngine:
         rate, frames = self.backend.sample_rate, self.backend.buffer_size
         self.guard = 2 * frames + math.ceil(_GUARD_SECONDS * rate)
         self.ahead = self.guard + math.ceil(AHEAD_SECONDS * rate)
+        self.chunk = math.ceil(CHUNK_SECONDS * rate)
         # pyo computes its objects in the order they were made, and a lane's patches are made
         # after the lane's mixer slots: their sound reaches the mixer one buffer later. Control
         # is written that much early, so what is heard and recorded lands on the notes' samples.
@@ -246,11 +252,11 @@ class LiveEngine:
                 self._count(underruns=1)
             self._written = earliest
         done = position - self.backend.buffer_size  # see step: never the buffer in progress
-        if self._silenced < done:
+        if self._silenced <= done - self.chunk:
             self.graph.silence(self._silenced, done)
             self._silenced = done
         horizon = position + self.ahead
-        if self._written < horizon:
+        if self._written <= horizon - self.chunk:
             self.graph.render_control(self._written, horizon, playing=position)
             self._written = horizon
 
