@@ -23,8 +23,6 @@ from jamd.compose.plan import TEMPO_RANGE
 from jamd.errors import InputError
 from jamd.files import new_file_beside
 from jamd.live.commands import (
-    LEVEL_RANGE,
-    MASTER_RANGE,
     PARTS,
     Command,
     SetEnergy,
@@ -42,6 +40,7 @@ from jamd.live.commands import (
     SetTone,
 )
 from jamd.live.session import PartMix, Session
+from jamd.settings import Mixer, PartMixer
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.+-]{0,63}")
 SUFFIX = ".toml"
@@ -55,31 +54,23 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _range(low: float, high: float) -> Any:
-    return Field(ge=low, le=high)
-
-
 class PresetMusic(_Model):
     genre: Annotated[str, Field(min_length=1)]
     key: Annotated[str, Field(min_length=1)]
-    tempo: Annotated[float, _range(*TEMPO_RANGE)]
-    energy: Annotated[float, _range(0.0, 1.0)] = 0.5
-    mood: Annotated[float, _range(0.0, 1.0)] = 0.5
+    tempo: Annotated[float, Field(ge=TEMPO_RANGE[0], le=TEMPO_RANGE[1])]
+    energy: Annotated[float, Field(ge=0, le=1)] = 0.5
+    mood: Annotated[float, Field(ge=0, le=1)] = 0.5
 
 
-class PresetPart(_Model):
-    level_db: Annotated[float, _range(*LEVEL_RANGE)] = 0.0
-    pan: Annotated[float, _range(-1.0, 1.0)] | None = None
-    reverb: Annotated[float, _range(0.0, 1.0)] | None = None
-    delay: Annotated[float, _range(0.0, 1.0)] | None = None
-    mute: bool = False
+class PresetPart(PartMixer):
+    """A part's strip as the config's ``[mixer.PART]`` has it, and what only a performer sets."""
+
     solo: bool = False
-    tone: Annotated[float, _range(0.0, 1.0)] = 0.5
+    tone: Annotated[float, Field(ge=0, le=1)] = 0.5
     patch: str | None = None  # None: the genre's choice
 
 
-class PresetMixer(_Model):
-    master_db: Annotated[float, _range(*MASTER_RANGE)] = 0.0
+class PresetMixer(Mixer):
     drums: PresetPart = PresetPart()
     bass: PresetPart = PresetPart()
     keys: PresetPart = PresetPart()
