@@ -10,6 +10,7 @@ from jamd.theory.chords import (
     chord_symbol,
     parse_chord_symbol,
     parse_roman,
+    recognize_chord,
 )
 from jamd.theory.keys import MODE_INTERVALS, Key, Mode, parse_key
 from jamd.theory.pitch import (
@@ -37,6 +38,7 @@ __all__ = [
     "parse_note",
     "parse_pitch_class",
     "parse_roman",
+    "recognize_chord",
     "required_tones",
     "voice_lead",
 ]

@@ -27,6 +27,7 @@ aliases, and an optional ``/bass``.
 """
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -356,3 +357,66 @@ def _format_symbol(
         bass_letter = LETTERS.index(root_name[0]) + letter_steps
         bass_name = spell(bass, bass_letter % 7)
     return f"{root_name}{suffix}/{bass_name}"
+
+
+# What a left hand may play, in the order a tie is settled (the plainer chord wins: C E G A is
+# C6, not Am7 over C). Extensions above the octave fold into it: C E G D is Cadd9.
+_RECOGNIZED = (
+    "", "m", "7", "maj7", "m7", "6", "m6", "dim", "aug", "sus4", "sus2", "7sus4", "m7b5",
+    "dim7", "mMaj7", "aug7", "add9", "madd9", "9", "maj9", "m9", "5",
+)  # fmt: skip
+_CHORD_TONES = {
+    suffix: frozenset(step for step in QUALITY_INTERVALS[suffix] if step < 12)
+    for suffix in _RECOGNIZED
+}
+_SHAPES = tuple(
+    (suffix, frozenset(step % 12 for step in QUALITY_INTERVALS[suffix])) for suffix in _RECOGNIZED
+)
+
+
+def recognize_chord(pitches: Iterable[int], key: Key | None = None) -> Chord | None:
+    """The chord a hand plays (MIDI note numbers), arranger style, or None if it names none.
+
+    The lowest note is the bass. A chord's tones in any order and octave name it, in root
+    position or an inversion (C/E); a fifth may be left out (C E Bb is C7); a bass that is no
+    tone of the chord the others make, or its 9th, is a slash chord (C/D). One note is its
+    major triad, as arrangers read a single finger; two a fifth apart are a power chord (C5);
+    two others name no chord. Spelled in ``key`` if given.
+    """
+    notes = sorted(set(pitches))
+    if not notes:
+        return None
+    bass = notes[0] % 12
+    classes = frozenset(note % 12 for note in notes)
+    if len(classes) == 1:
+        return _recognized(bass, "", bass, key)
+    best: tuple[tuple[int, int, int], PitchClass, str, PitchClass] | None = None
+    for heard, chord_bass, slash in ((classes, bass, 0), (classes - {bass}, bass, 1)):
+        if len(heard) < 2:
+            continue
+        for root in range(12):
+            for rank, (suffix, shape) in enumerate(_SHAPES):
+                tones = frozenset((root + step) % 12 for step in shape)
+                if heard == tones:
+                    omitted = 0
+                elif 7 in shape and heard == tones - {(root + 7) % 12} and len(heard) >= 3:
+                    omitted = 1  # a fifth left out, as hands do
+                else:
+                    continue
+                if slash and chord_bass in tones:
+                    continue  # then it is an inversion, found without the slash
+                if not slash and (chord_bass - root) % 12 not in _CHORD_TONES[suffix]:
+                    continue  # a 9th in the bass reads as a slash chord: C/D, not Cadd9/D
+                inversion = 0 if root == chord_bass else 1
+                score = (slash, omitted + inversion, rank)
+                if best is None or score < best[0]:
+                    best = (score, root, suffix, chord_bass)
+    if best is None:
+        return None
+    _, root, suffix, chord_bass = best
+    return _recognized(root, suffix, chord_bass, key)
+
+
+def _recognized(root: PitchClass, suffix: str, bass: PitchClass, key: Key | None) -> Chord:
+    intervals = QUALITY_INTERVALS[suffix]
+    return Chord(root, intervals, bass, _symbol(root, intervals, bass, key))
