@@ -20,7 +20,7 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from jamd.compose.plan import TEMPO_RANGE
-from jamd.errors import InputError
+from jamd.errors import InputError, validation_messages
 from jamd.files import new_file_beside
 from jamd.live.commands import (
     PARTS,
@@ -199,10 +199,7 @@ class PresetStore:
         try:
             return Preset.model_validate(data)
         except ValidationError as error:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in problem['loc'])}: {problem['msg']}"
-                for problem in error.errors()
-            )
+            problems = "; ".join(validation_messages(error, Preset))
             raise PresetError(f"preset {name!r} ({path}) is broken: {problems}") from None
 
 
