@@ -87,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     osc = run.add_argument_group("OSC (docs/osc.md)")
     osc.add_argument("--osc-host", metavar="HOST", help="address to listen on (osc.host)")
     osc.add_argument("--osc-port", type=int, metavar="PORT", help="UDP port (osc.port)")
+    run.add_argument(
+        "--midi-api", choices=("alsa", "jack"), help="MIDI through ALSA or JACK (midi.api)"
+    )
     music = run.add_argument_group("music (where it starts; all can change live)")
     music.add_argument("--genre", help="music.genre")
     music.add_argument("--key", help="music.key, e.g. F#m")
@@ -119,6 +122,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--wait", type=float, default=0.3, help="seconds to wait for answers (default 0.3)"
     )
     send.set_defaults(handler=_send)
+
+    midi = commands.add_parser(
+        "midi", help="MIDI ports (docs/midi.md)", description="What jamd sees of MIDI."
+    )
+    midi_commands = midi.add_subparsers(dest="midi_command", required=True)
+    ports = midi_commands.add_parser(
+        "ports",
+        help="list the MIDI ports jamd can listen to and send to",
+        description="List the MIDI inputs and outputs of an API, as midi.inputs patterns "
+        "match them.",
+    )
+    ports.add_argument("--api", choices=("alsa", "jack"), default="alsa", help="default alsa")
+    ports.add_argument("--jack-server", default="", help="the JACK server (default: default)")
+    ports.set_defaults(handler=_midi_ports)
 
     doctor = commands.add_parser(
         "doctor",
@@ -218,6 +235,7 @@ _FLAGS = {
     "record_stems": "record.stems",
     "osc_host": "osc.host",
     "osc_port": "osc.port",
+    "midi_api": "midi.api",
     "genre": "music.genre",
     "key": "music.key",
     "tempo": "music.tempo",
@@ -302,6 +320,25 @@ def _send(arguments: argparse.Namespace) -> int:
         else:
             print(address, *args)
     return 1 if failed else 0
+
+
+def _midi_ports(arguments: argparse.Namespace) -> int:
+    from jamd.midi.ports import MidiUnavailable, list_ports, use_jack_server  # noqa: PLC0415
+
+    if arguments.api == "jack":
+        use_jack_server(arguments.jack_server)
+    try:
+        inputs, outputs = list_ports(arguments.api)
+    except MidiUnavailable as error:
+        raise InputError(str(error)) from None
+    for title, names in (
+        ("inputs (jamd can listen to)", inputs),
+        ("outputs (jamd can send to)", outputs),
+    ):
+        print(f"{title}:")
+        for name in names or ["(none)"]:
+            print(f"  {name}")
+    return 0
 
 
 def _doctor(arguments: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ source instead.
 import logging
 import os
 import sys
+import time
 
 LEVELS = ("debug", "info", "warning", "error")
 
@@ -58,3 +59,24 @@ def configure_logging(level: int | str) -> None:
 
 def set_level(level: str) -> None:
     logging.getLogger("jamd").setLevel(level.upper())
+
+
+class Throttled:
+    """Warnings of each kind at most once every ``every`` seconds, each line saying how many
+    were held back since the last: a flood of bad input never floods the journal."""
+
+    def __init__(self, logger: logging.Logger, every: float = 10.0) -> None:
+        self.logger = logger
+        self.every = every
+        self._logged_at: dict[str, float] = {}
+        self._held: dict[str, int] = {}
+
+    def warning(self, kind: str, text: str, *args: object) -> None:
+        now = time.monotonic()
+        if now - self._logged_at.get(kind, -self.every) < self.every:
+            self._held[kind] = self._held.get(kind, 0) + 1
+            return
+        more = self._held.pop(kind, 0)
+        suffix = f" (and {more} more since the last line)" if more else ""
+        self.logger.warning(text + suffix, *args)
+        self._logged_at[kind] = now

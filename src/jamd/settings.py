@@ -117,6 +117,17 @@ class Osc(_Section):
     tcp_port: Annotated[int, Field(ge=0, le=65535)] = 9000  # 0: any free port
 
 
+class Midi(_Section):
+    """MIDI in (docs/midi.md)."""
+
+    enabled: bool = True
+    api: Literal["alsa", "jack"] = "alsa"  # jack: the server audio.jack_server names
+    inputs: tuple[str, ...] = ("*",)  # port name patterns to open (any case); "*": every port
+    virtual_input: str = "jamd in"  # "": none
+    map: Path | None = None  # None: config/midi/default.toml as installed
+    rescan_seconds: Annotated[float, Field(gt=0, le=60)] = 2.0  # ports that come and go
+
+
 class Log(_Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
 
@@ -148,6 +159,7 @@ class Settings(BaseSettings):
     mixer: Mixer = Mixer()
     record: Record = Record()
     osc: Osc = Osc()
+    midi: Midi = Midi()
     log: Log = Log()
     paths: Paths = Paths()
     spotify: Spotify = Spotify()

@@ -81,6 +81,11 @@ def notify_socket(directory: Path) -> Iterator[NotifySocket]:
 
 
 def click_settings(jack_server: str | None, **extra: Any) -> Settings:
+    return load_settings(None, environ={}, overrides=click_overrides(jack_server, **extra))
+
+
+def click_overrides(jack_server: str | None, **extra: Any) -> dict[str, Any]:
+    """The settings of a daemon playing the click genre (on JACK, or silent), as overrides."""
     overrides: dict[str, Any] = {
         "music.genre": "click",
         "music.tempo": 120.0,
@@ -103,7 +108,7 @@ def click_settings(jack_server: str | None, **extra: Any) -> Settings:
             }
         )
     overrides.update(extra)
-    return load_settings(None, environ={}, overrides=overrides)
+    return overrides
 
 
 @contextlib.asynccontextmanager

@@ -54,6 +54,9 @@ from jamd.live.conductor import Conductor, LiveSettings
 from jamd.live.presets import PresetStore
 from jamd.live.session import PartMix, Session
 from jamd.logs import set_level
+from jamd.midi.mapping import MapError, load_map
+from jamd.midi.ports import MidiInputs, MidiUnavailable, use_jack_server
+from jamd.midi.service import MidiService, default_map_path
 from jamd.osc.server import OscServer
 from jamd.osc.space import Space
 from jamd.settings import PARTS, Settings, SettingsError
@@ -72,6 +75,40 @@ pyo's callback) waits at most this long for a busy thread (DESIGN.md: 5 ms by de
 
 class EngineDied(JamdError):
     """The engine's process ended while the music should have been playing."""
+
+
+def start_midi(
+    settings: Settings, space: Space, submit: Callable[[Command], "asyncio.Future[object]"]
+) -> MidiService | None:
+    """MIDI in by ``[midi]``, or None (logged) if its map is broken or its API is not there:
+    the music plays on without it."""
+    midi = settings.midi
+    path = midi.map or default_map_path()
+    try:
+        midi_map = load_map(path, space)
+    except MapError as error:
+        log.error("MIDI is off: %s", error)
+        return None
+    if midi.api == "jack":
+        use_jack_server(settings.audio.jack_server)
+
+    def inputs(received: Callable[[str, bytes, float], None]) -> MidiInputs:
+        return MidiInputs(
+            midi.api,
+            midi.inputs,
+            received,
+            virtual=midi.virtual_input,
+            client=f"{settings.audio.jack_client}-midi",
+            rescan=midi.rescan_seconds,
+        )
+
+    service = MidiService(inputs, midi_map, space, submit)
+    try:
+        service.start()
+    except MidiUnavailable as error:
+        log.warning("MIDI is off: %s (set midi.api, or midi.enabled = false)", error)
+        return None
+    return service
 
 
 def osc_space(styles: StyleLibrary, patches: PatchLibrary) -> Space:
@@ -145,6 +182,7 @@ class Daemon:
         self.conductor: Conductor | None = None
         self.osc: OscServer | None = None
         self.osc_address: tuple[str, int] | None = None
+        self.midi: MidiService | None = None
         self.started = asyncio.Event()  # audio runs and the conductor plays (READY=1)
         self.stopped_at: float | None = None
         self._stopping = False
@@ -218,6 +256,8 @@ class Daemon:
                 settings.osc.tcp_port if settings.osc.tcp else None,
             )
             conductor.listeners.append(self.osc.publish)
+        if settings.midi.enabled:
+            self.midi = start_midi(settings, osc_space(styles, patches), self.submit)
         gc.collect()
         gc.freeze()  # start-up's objects stay put: the collector's passes stay short
         status = self._status_line()
@@ -273,6 +313,8 @@ class Daemon:
         self.notifier.stopping()
         if self.osc is not None:
             self.osc.close()
+        if self.midi is not None:
+            self.midi.close()
         engine, self.engine = self.engine, None
         if engine is not None:
             if self.conductor is not None and _alive(engine):
@@ -396,15 +438,35 @@ class Daemon:
         for section in ("audio", "record", "osc"):
             if getattr(old, section) != getattr(new, section):
                 log.warning("[%s] changed: it takes effect when jamd restarts", section)
+        if old.midi.model_copy(update={"map": None}) != new.midi.model_copy(update={"map": None}):
+            log.warning("[midi] ports or API changed: that takes effect when jamd restarts")
         conductor.settings = live_settings(new)
         conductor.reload(styles, patches, self.engine.position())
+        space = osc_space(styles, patches)
         if self.osc is not None:
-            self.osc.space = osc_space(styles, patches)
+            self.osc.space = space
+        self._reload_midi(new, space)
         for command in settings_changes(old, new):
             log.info("reload: %s", command)
             self.bus.submit(command)
         log.info("reloaded %s", self.config or "the settings")
         self.notifier.ready(self._status_line())
+
+    def _reload_midi(self, settings: Settings, space: Space) -> None:
+        """The map read again (a broken one leaves the old in place); MIDI that was off
+        for a broken map starts now. The ports and the API change when jamd restarts."""
+        if not settings.midi.enabled:
+            return
+        if self.midi is None:
+            self.midi = start_midi(settings, space, self.submit)
+            return
+        try:
+            midi_map = load_map(settings.midi.map or default_map_path(), space)
+        except MapError as error:
+            log.error("reload: the MIDI map keeps its old version: %s", error)
+            return
+        self.midi.surface.map, self.midi.surface.space = midi_map, space
+        log.info("reload: the MIDI map is read again")
 
     @property
     def session(self) -> Session:

@@ -35,6 +35,7 @@ from jamd.errors import InputError
 from jamd.live.commands import PARTS, Command
 from jamd.live.presets import PresetStore
 from jamd.live.session import Session
+from jamd.logs import Throttled
 from jamd.osc.space import Args, OscError, Space
 
 log = logging.getLogger("jamd.osc")
@@ -150,8 +151,7 @@ class OscServer:
             "/jamd/preset/list": self._preset,
             **{f"/jamd/track/{part}/patches": self._patches for part in PARTS},
         }
-        self._logged_at: dict[str, float] = {}
-        self._unlogged: dict[str, int] = {}
+        self._log = Throttled(log, LOG_EVERY_SECONDS).warning
         root = logging.getLogger()
         if _not_python_osc not in root.filters:
             root.addFilter(_not_python_osc)
@@ -581,17 +581,6 @@ class OscServer:
     def _count(self, **counts: int) -> None:
         for name, n in counts.items():
             setattr(self.stats, name, getattr(self.stats, name) + n)
-
-    def _log(self, kind: str, text: str, *args: object) -> None:
-        """At most one line per ``kind`` every ``LOG_EVERY_SECONDS``, saying how many more."""
-        now = time.monotonic()
-        if now - self._logged_at.get(kind, -LOG_EVERY_SECONDS) < LOG_EVERY_SECONDS:
-            self._unlogged[kind] = self._unlogged.get(kind, 0) + 1
-            return
-        more = self._unlogged.pop(kind, 0)
-        suffix = f" (and {more} more since the last line)" if more else ""
-        log.warning(text + suffix, *args)
-        self._logged_at[kind] = now
 
 
 _FIXED = {"i": 4, "f": 4, "r": 4, "m": 4, "c": 4, "h": 8, "d": 8, "t": 8}

@@ -1,0 +1,94 @@
+"""MIDI in for the daemon: ports, a parser per port, and the map's surface onto the bus.
+
+Whatever a port sends is parsed (``messages``) and mapped (``mapping``); every command goes
+on the daemon's bus like one from OSC. What cannot be used (bytes that are no MIDI, a value a
+control refuses) is counted in ``stats`` and logged at most once every 10 s, and changes
+nothing.
+"""
+
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from jamd.errors import InputError
+from jamd.live.commands import Command
+from jamd.logs import Throttled
+from jamd.midi.mapping import MidiMap, Surface
+from jamd.midi.messages import MidiParser
+from jamd.midi.ports import MidiInputs
+from jamd.osc.space import Args, Space
+
+log = logging.getLogger("jamd.midi")
+
+
+@dataclass(slots=True)
+class MidiStats:
+    messages: int = 0  # whole MIDI messages parsed
+    commands: int = 0  # sent on to the bus
+    refused: int = 0  # mapped, but the control refused the value (or the conductor the command)
+    garbage: int = 0  # bytes or messages that are no MIDI: stray, cut short, undefined
+
+
+def default_map_path() -> Path:
+    """config/midi/default.toml in a development install, else as installed in share/jamd."""
+    repository = Path(__file__).resolve().parents[3] / "config" / "midi" / "default.toml"
+    installed = Path(sys.prefix) / "share" / "jamd" / "midi" / "default.toml"
+    return repository if repository.is_file() else installed
+
+
+class MidiService:
+    def __init__(
+        self,
+        inputs: Callable[[Callable[[str, bytes, float], None]], MidiInputs],
+        midi_map: MidiMap,
+        space: Space,
+        submit: Callable[[Command], "asyncio.Future[object]"],
+        preset: Callable[[str], None] | None = None,
+    ) -> None:
+        self.stats = MidiStats()
+        self._parsers: dict[str, MidiParser] = {}
+        self._submit = submit
+        self._log = Throttled(log).warning
+        self.surface = Surface(midi_map, space, self._command, self._refused, preset=preset)
+        self.inputs = inputs(self.received)
+
+    def start(self) -> None:
+        self.inputs.start()
+
+    def close(self) -> None:
+        self.inputs.close()
+
+    def received(self, port: str, data: bytes, delta: float) -> None:  # noqa: ARG002
+        """Bytes from ``port`` (on the loop's thread); the delta is for the clock, later."""
+        parser = self._parsers.setdefault(port, MidiParser())
+        before = parser.stats
+        garbage = before.stray + before.cut_short + before.undefined
+        messages = parser.feed(data)
+        after = parser.stats
+        if after.stray + after.cut_short + after.undefined > garbage:
+            self.stats.garbage += after.stray + after.cut_short + after.undefined - garbage
+            self._log("garbage", "MIDI from %s: bytes that are no MIDI, ignored", port)
+        self.stats.messages += len(messages)
+        for message in messages:
+            self.surface.take(message)
+
+    def _command(self, address: str, args: Args, command: Command) -> None:
+        self.stats.commands += 1
+        future = self._submit(command)
+        future.add_done_callback(lambda done: self._answered(done, address, args))
+
+    def _answered(self, future: "asyncio.Future[object]", address: str, args: Args) -> None:
+        if future.cancelled():
+            return
+        error = future.exception()
+        if isinstance(error, InputError):
+            self._refused(f"{address} {args}", str(error))
+        elif error is not None:
+            log.error("MIDI %s: %s", address, error)
+
+    def _refused(self, source: str, why: str) -> None:
+        self.stats.refused += 1
+        self._log("refused", "MIDI %s did nothing: %s", source, why)

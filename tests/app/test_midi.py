@@ -1,0 +1,223 @@
+"""MIDI in against the running daemon, over real JACK MIDI (``jackd -d dummy``).
+
+The controllers are JACK clients of the test's own (python-rtmidi, which jamd does not use to
+send): one plays into jamd's virtual input, another appears as a port jamd opens by name,
+goes away and comes back.
+"""
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import rtmidi
+from helpers import click_overrides, click_settings, playing
+
+from jamd.app.daemon import Daemon
+from jamd.settings import load_settings
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def on_jack(jack_server: str) -> Iterator[str]:
+    """RtMidi's clients, the test's and the daemon's, on the private server."""
+    saved = {name: os.environ.get(name) for name in ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")}
+    os.environ["JACK_DEFAULT_SERVER"] = jack_server
+    os.environ["JACK_NO_START_SERVER"] = "1"
+    yield jack_server
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+MIDI = {"midi.api": "jack", "midi.rescan_seconds": 0.2}
+
+
+def _daemon(jack_server: str, **extra: Any) -> Daemon:
+    return Daemon(click_settings(jack_server, **{**MIDI, **extra}))
+
+
+class Controller:
+    """A JACK MIDI output: a virtual port of its own, or connected to jamd's input."""
+
+    def __init__(self, name: str) -> None:
+        self.port = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name)
+        self.name = name
+
+    def to_jamd(self) -> "Controller":
+        ports = self.port.get_ports()
+        index = next(i for i, port in enumerate(ports) if port.endswith(":jamd in"))
+        self.port.open_port(index)
+        return self
+
+    def virtual(self, port: str) -> "Controller":
+        self.port.open_virtual_port(port)
+        return self
+
+    def send(self, *data: int) -> None:
+        self.port.send_message(list(data))
+
+    def close(self) -> None:
+        self.port.close_port()
+        self.port.delete()
+
+
+async def _until(condition: Any, seconds: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not condition():
+        assert loop.time() < deadline
+        await asyncio.sleep(0.01)
+
+
+def test_a_cc_on_jamd_in_moves_its_control_and_a_left_hand_sets_the_chord(on_jack: str) -> None:
+    async def perform() -> None:
+        async with playing(_daemon(on_jack)) as daemon:
+            assert daemon.midi is not None
+            assert daemon.conductor is not None
+            keys = Controller("test-keys").to_jamd()
+            try:
+                await asyncio.sleep(0.3)
+                keys.send(0xB0, 47, 0)  # fader 7 of the default map: energy
+                await _until(lambda: daemon.conductor.session.energy == 0.0)
+                for note in (38, 41, 45, 48 + 12):  # D F A under the split, and a C above it
+                    keys.send(0x90, note, 90)
+                await _until(lambda: daemon.conductor.session.chord_hold == "Dm")
+                await _until(lambda: daemon.conductor.session.chord == "Dm")  # at the bar
+                for note in (38, 41, 45):
+                    keys.send(0x80, note, 0)
+                await asyncio.sleep(0.3)
+                assert daemon.conductor.session.chord_hold == "Dm"  # held
+                assert daemon.midi.stats.refused == 0
+            finally:
+                keys.close()
+
+    asyncio.run(perform())
+
+
+def test_a_port_that_appears_later_is_opened_and_again_after_it_comes_back(on_jack: str) -> None:
+    async def perform() -> None:
+        settings = {"midi.inputs": ["pads*"], "midi.virtual_input": ""}
+        async with playing(_daemon(on_jack, **settings)) as daemon:
+            assert daemon.midi is not None
+            assert daemon.conductor is not None
+            assert daemon.midi.inputs.opened == {}
+            other = Controller("synth").virtual("out")  # matches no pattern
+            for turn in (1, 2):
+                pads = Controller("pads").virtual("out")
+                await _until(lambda: any("pads" in name for name in daemon.midi.inputs.opened))
+                pads.send(0xB0, 26, 127 if turn == 1 else 0)  # knob 6: mood
+                mood = 1.0 if turn == 1 else 0.0
+                await _until(lambda m=mood: daemon.conductor.session.mood == m)
+                pads.close()  # unplugged
+                await _until(lambda: not daemon.midi.inputs.opened)
+            assert not any("synth" in name for name in daemon.midi.inputs.opened)
+            other.close()
+
+    asyncio.run(perform())
+
+
+def test_garbage_and_refused_values_are_counted_and_the_music_plays_on(on_jack: str) -> None:
+    async def perform() -> None:
+        async with playing(_daemon(on_jack)) as daemon:
+            assert daemon.midi is not None
+            assert daemon.conductor is not None
+            keys = Controller("test-junk").to_jamd()
+            try:
+                await asyncio.sleep(0.3)
+                before = daemon.conductor.session
+                keys.send(0xF0, 1, 2, 3, 0xF7)  # SysEx: skipped
+                keys.send(0xF4)  # undefined
+                keys.send(0x90, 200 & 0x7F, 0)  # a note-off by velocity 0, unmapped
+                keys.send(0xC0, 99)  # a genre index jamd does not have
+                for value in range(127):  # a flood on one CC (JACK may drop some of it)
+                    keys.send(0xB0, 21, value)
+                await asyncio.sleep(0.1)
+                keys.send(0xB0, 21, 127)  # and the knob's last place after it
+                await _until(lambda: daemon.midi.stats.refused >= 1)
+                await _until(lambda: daemon.conductor.session.mixer["drums"].reverb == 1.0)
+                assert daemon.midi.stats.garbage >= 1
+                after = daemon.conductor.session
+                assert (after.genre, after.tempo, after.energy) == (
+                    before.genre,
+                    before.tempo,
+                    before.energy,
+                )
+                bar = after.bar
+                await _until(lambda: daemon.conductor.session.bar != bar)  # still playing
+                assert daemon.engine is not None
+                assert daemon.engine.alive
+            finally:
+                keys.close()
+
+    asyncio.run(perform())
+
+
+def test_a_broken_map_leaves_midi_off_and_the_music_playing(on_jack: str, tmp_path: Path) -> None:
+    broken = tmp_path / "map.toml"
+    broken.write_text("[[cc]]\ncontrol = 7\ntarget = '/jamd/tempi'\n")
+
+    async def perform() -> None:
+        async with playing(_daemon(on_jack, **{"midi.map": str(broken)})) as daemon:
+            assert daemon.midi is None
+            assert daemon.conductor is not None
+            bar = daemon.conductor.session.bar
+            await _until(lambda: daemon.conductor.session.bar != bar)
+
+    asyncio.run(perform())
+
+
+def test_jamd_midi_ports_lists_what_jamd_can_see(on_jack: str) -> None:
+    keys = Controller("listed-keys").virtual("out")
+    try:
+        result = subprocess.run(
+            [str(Path(sys.executable).with_name("jamd")), "midi", "ports", "--api", "jack"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={**os.environ, "JACK_DEFAULT_SERVER": on_jack},
+        )
+    finally:
+        keys.close()
+    assert result.returncode == 0, result.stderr
+    assert "inputs (jamd can listen to):" in result.stdout
+    assert "listed-keys:out" in result.stdout
+
+
+def test_sighup_reads_the_map_again_and_a_broken_one_keeps_the_old(
+    on_jack: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "map.toml"
+    path.write_text("[[cc]]\ncontrol = 1\ntarget = '/jamd/mood'\n")
+
+    async def perform() -> None:
+        overrides = click_overrides(on_jack, **{**MIDI, "midi.map": str(path)})
+        daemon = Daemon(load_settings(None, environ={}, overrides=overrides), overrides=overrides)
+        async with playing(daemon):
+            assert daemon.midi is not None
+            assert daemon.conductor is not None
+            keys = Controller("test-reload").to_jamd()
+            try:
+                await asyncio.sleep(0.3)
+                path.write_text("[[cc]]\ncontrol = 1\ntarget = '/jamd/energy'\n")
+                daemon.request_reload()
+                await _until(lambda: daemon.midi.surface.map.cc[0].target == "/jamd/energy")
+                keys.send(0xB0, 1, 0)
+                await _until(lambda: daemon.conductor.session.energy == 0.0)
+                assert daemon.conductor.session.mood == 0.5  # the old target no more
+                path.write_text("[[cc]]\ncontrol = 1\ntarget = '/jamd/nope'\n")
+                daemon.request_reload()
+                await asyncio.sleep(0.5)
+                assert daemon.midi.surface.map.cc[0].target == "/jamd/energy"  # kept
+            finally:
+                keys.close()
+
+    asyncio.run(perform())
