@@ -117,6 +117,16 @@ class Osc(_Section):
     tcp_port: Annotated[int, Field(ge=0, le=65535)] = 9000  # 0: any free port
 
 
+class MidiChannels(_Section):
+    """Each part's channel out, 1..16 as musicians count them (General MIDI drums on 10)."""
+
+    bass: Annotated[int, Field(ge=1, le=16)] = 1
+    keys: Annotated[int, Field(ge=1, le=16)] = 2
+    pad: Annotated[int, Field(ge=1, le=16)] = 3
+    lead: Annotated[int, Field(ge=1, le=16)] = 4
+    drums: Annotated[int, Field(ge=1, le=16)] = 10
+
+
 class Midi(_Section):
     """MIDI in (docs/midi.md)."""
 
@@ -126,6 +136,9 @@ class Midi(_Section):
     virtual_input: str = "jamd in"  # "": none
     map: Path | None = None  # None: config/midi/default.toml as installed
     rescan_seconds: Annotated[float, Field(gt=0, le=60)] = 2.0  # ports that come and go
+    virtual_output: str = "jamd out"  # the parts' notes out; "": none
+    outputs: tuple[str, ...] = ()  # port name patterns the parts' notes also go to
+    channels: MidiChannels = MidiChannels()
 
 
 class Log(_Section):

@@ -18,6 +18,7 @@ import rtmidi
 from helpers import click_overrides, click_settings, playing
 
 from jamd.app.daemon import Daemon
+from jamd.live.commands import Stop
 from jamd.settings import load_settings
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -219,5 +220,62 @@ def test_sighup_reads_the_map_again_and_a_broken_one_keeps_the_old(
                 assert daemon.midi.surface.map.cc[0].target == "/jamd/energy"  # kept
             finally:
                 keys.close()
+
+    asyncio.run(perform())
+
+
+class Listener:
+    """A JACK MIDI input of the test's own, connected to jamd's output, keeping what comes."""
+
+    def __init__(self) -> None:
+        self.port = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, "test-listener")
+        self.port.ignore_types(sysex=True, timing=True, active_sense=True)
+        ports = self.port.get_ports()
+        index = next(i for i, port in enumerate(ports) if port.endswith(":jamd out"))
+        self.received: list[list[int]] = []
+        self.port.set_callback(lambda event, _: self.received.append(event[0]))
+        self.port.open_port(index)
+
+    def close(self) -> None:
+        self.port.close_port()
+        self.port.delete()
+
+
+def _held(messages: list[list[int]]) -> set[tuple[int, int]]:
+    """(channel, note) still sounding after ``messages``."""
+    held: set[tuple[int, int]] = set()
+    for message in messages:
+        kind, channel = message[0] & 0xF0, message[0] & 0x0F
+        if kind == 0x90 and message[2] > 0:
+            held.add((channel, message[1]))
+        elif kind in (0x80, 0x90):
+            held.discard((channel, message[1]))
+        elif kind == 0xB0 and message[1] == 123:
+            held = {h for h in held if h[0] != channel}
+    return held
+
+
+def test_the_parts_play_out_on_their_channels_and_stop_leaves_no_note_sounding(
+    on_jack: str,
+) -> None:
+    async def perform() -> None:
+        daemon = _daemon(on_jack, **{"music.genre": "pop"})
+        async with playing(daemon):
+            assert daemon.midi_out is not None
+            listener = Listener()
+            try:
+                await _until(lambda: len(listener.received) >= 40, seconds=20)
+                channels = {m[0] & 0x0F for m in listener.received if m[0] & 0xF0 == 0x90}
+                assert 9 in channels  # the drums, on channel 10
+                assert channels <= {0, 1, 2, 3, 9}  # bass, keys, pad, lead, drums
+                daemon.submit(Stop())
+                await _until(lambda: any(m[:2] == [0xB9, 123] for m in listener.received))
+                await asyncio.sleep(0.3)
+                assert _held(listener.received) == set()  # no stuck notes
+                count = len(listener.received)
+                await asyncio.sleep(0.5)
+                assert len(listener.received) == count  # nothing more after the stop
+            finally:
+                listener.close()
 
     asyncio.run(perform())

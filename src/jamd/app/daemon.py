@@ -55,7 +55,8 @@ from jamd.live.presets import PresetStore
 from jamd.live.session import PartMix, Session
 from jamd.logs import set_level
 from jamd.midi.mapping import MapError, load_map
-from jamd.midi.ports import MidiInputs, MidiUnavailable, use_jack_server
+from jamd.midi.out import MidiSender, MidiTee
+from jamd.midi.ports import MidiInputs, MidiOutputs, MidiUnavailable, use_jack_server
 from jamd.midi.service import MidiService, default_map_path
 from jamd.osc.server import OscServer
 from jamd.osc.space import Space
@@ -75,6 +76,27 @@ pyo's callback) waits at most this long for a busy thread (DESIGN.md: 5 ms by de
 
 class EngineDied(JamdError):
     """The engine's process ended while the music should have been playing."""
+
+
+def start_midi_out(settings: Settings, engine: Engine) -> MidiSender | None:
+    """The parts' notes out as MIDI, or None (logged) if the API is not there."""
+    midi = settings.midi
+    if midi.api == "jack":
+        use_jack_server(settings.audio.jack_server)
+    try:
+        outputs = MidiOutputs(
+            midi.api,
+            midi.outputs,
+            virtual=midi.virtual_output,
+            client=f"{settings.audio.jack_client}-midi",
+        )
+    except MidiUnavailable as error:
+        log.warning("MIDI out is off: %s", error)
+        return None
+    channels = midi.channels.model_dump()
+    sender = MidiSender(outputs.send, engine.position, engine.sample_rate, channels)
+    sender.closed.append(outputs.close)
+    return sender
 
 
 def start_midi(
@@ -183,6 +205,7 @@ class Daemon:
         self.osc: OscServer | None = None
         self.osc_address: tuple[str, int] | None = None
         self.midi: MidiService | None = None
+        self.midi_out: MidiSender | None = None
         self.started = asyncio.Event()  # audio runs and the conductor plays (READY=1)
         self.stopped_at: float | None = None
         self._stopping = False
@@ -234,6 +257,10 @@ class Daemon:
             info = await process.start(first)
             self.engine_description = f"{info.description} (engine pid {process.pid})"
         conductor.engine = self.engine
+        if settings.midi.enabled and (settings.midi.virtual_output or settings.midi.outputs):
+            self.midi_out = start_midi_out(settings, self.engine)
+            if self.midi_out is not None:
+                conductor.engine = MidiTee(self.engine, self.midi_out)
         conductor.listeners.append(self._on_session)
         self.conductor = conductor
         conductor.start(self.engine.position(), engine_has=first)
@@ -321,6 +348,8 @@ class Daemon:
                 self.conductor.stop(engine.position())
                 engine.fade_out(FADE_SECONDS)
                 await asyncio.sleep(FADE_SECONDS + 0.05)
+            if self.midi_out is not None:
+                self.midi_out.close()  # after the stop's note-offs: all notes off
             if hasattr(engine, "step"):
                 engine.close()
             else:

@@ -152,3 +152,42 @@ class MidiInputs:
         if self._probe is not None:
             self._probe.delete()
             self._probe = None
+
+
+class MidiOutputs:
+    """A virtual output (``jamd out``) and the ports matching ``patterns``, opened at start;
+    ``send`` gives a message to each of them."""
+
+    def __init__(
+        self, api: str, patterns: Sequence[str], *, virtual: str = "jamd out", client: str = "jamd"
+    ) -> None:
+        self.ports: list[Any] = []
+        try:
+            if virtual:
+                port = rtmidi.MidiOut(APIS[api], client)
+                port.open_virtual_port(virtual)
+                self.ports.append(port)
+            probe = rtmidi.MidiOut(APIS[api], f"{client}-scan")
+            names = list(probe.get_ports())
+            probe.delete()
+            for index, name in enumerate(names):
+                if name.split(":", 1)[0].startswith(client):
+                    continue
+                if any(fnmatch.fnmatchcase(name.lower(), p.lower()) for p in patterns):
+                    port = rtmidi.MidiOut(APIS[api], client)
+                    port.open_port(index, f"to {name}"[:60])
+                    self.ports.append(port)
+                    log.info("MIDI output %s opened", name)
+        except (rtmidi.SystemError, rtmidi.InvalidPortError) as error:
+            self.close()
+            raise MidiUnavailable(f"MIDI out through {api} is not available: {error}") from None
+
+    def send(self, data: bytes) -> None:
+        for port in self.ports:
+            port.send_message(data)
+
+    def close(self) -> None:
+        for port in self.ports:
+            port.close_port()
+            port.delete()
+        self.ports.clear()
