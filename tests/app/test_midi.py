@@ -38,7 +38,9 @@ def on_jack(jack_server: str) -> Iterator[str]:
             os.environ[name] = value
 
 
-MIDI = {"midi.api": "jack", "midi.rescan_seconds": 0.2}
+# the test's controllers connect to jamd in; a pattern opening their ports as well would
+# bring each message twice (docs/midi.md)
+MIDI = {"midi.api": "jack", "midi.rescan_seconds": 0.2, "midi.inputs": []}
 
 
 def _daemon(jack_server: str, **extra: Any) -> Daemon:
@@ -277,5 +279,38 @@ def test_the_parts_play_out_on_their_channels_and_stop_leaves_no_note_sounding(
                 assert len(listener.received) == count  # nothing more after the stop
             finally:
                 listener.close()
+
+    asyncio.run(perform())
+
+
+def test_a_program_change_recalls_the_preset_the_map_names(on_jack: str, tmp_path: Path) -> None:
+    presets = tmp_path / "presets"
+    presets.mkdir()
+    (presets / "ballad.toml").write_text(
+        '[music]\ngenre = "click"\nkey = "C major"\ntempo = 72\n[mixer.bass]\nlevel_db = -9\n'
+    )
+    path = tmp_path / "map.toml"
+    path.write_text('[program]\nrecalls = "preset"\npresets = ["ballad", "missing"]\n')
+
+    async def perform() -> None:
+        settings = {"midi.map": str(path), "paths.presets": str(presets)}
+        async with playing(_daemon(on_jack, **settings)) as daemon:
+            assert daemon.midi is not None
+            assert daemon.conductor is not None
+            keys = Controller("test-programs").to_jamd()
+            try:
+                await asyncio.sleep(0.3)
+                keys.send(0xC0, 0)
+                await _until(lambda: daemon.conductor.session.tempo == 72.0)
+                assert daemon.conductor.session.mixer["bass"].level_db == -9.0
+                assert daemon.osc is not None
+                errors = daemon.osc.stats.errors
+                keys.send(0xC0, 1)  # a preset that is not there: logged, nothing changes
+                keys.send(0xC0, 5)  # past the map's list: refused
+                await _until(lambda: daemon.osc.stats.errors == errors + 1)
+                await _until(lambda: daemon.midi.stats.refused == 1)
+                assert daemon.conductor.session.tempo == 72.0
+            finally:
+                keys.close()
 
     asyncio.run(perform())

@@ -100,7 +100,10 @@ def start_midi_out(settings: Settings, engine: Engine) -> MidiSender | None:
 
 
 def start_midi(
-    settings: Settings, space: Space, submit: Callable[[Command], "asyncio.Future[object]"]
+    settings: Settings,
+    space: Space,
+    submit: Callable[[Command], "asyncio.Future[object]"],
+    recall: Callable[[str], None] | None = None,
 ) -> MidiService | None:
     """MIDI in by ``[midi]``, or None (logged) if its map is broken or its API is not there:
     the music plays on without it."""
@@ -124,7 +127,7 @@ def start_midi(
             rescan=midi.rescan_seconds,
         )
 
-    service = MidiService(inputs, midi_map, space, submit)
+    service = MidiService(inputs, midi_map, space, submit, recall)
     try:
         service.start()
     except MidiUnavailable as error:
@@ -284,7 +287,8 @@ class Daemon:
             )
             conductor.listeners.append(self.osc.publish)
         if settings.midi.enabled:
-            self.midi = start_midi(settings, osc_space(styles, patches), self.submit)
+            recall = self.osc.recall if self.osc is not None else None
+            self.midi = start_midi(settings, osc_space(styles, patches), self.submit, recall)
         gc.collect()
         gc.freeze()  # start-up's objects stay put: the collector's passes stay short
         status = self._status_line()
@@ -487,7 +491,8 @@ class Daemon:
         if not settings.midi.enabled:
             return
         if self.midi is None:
-            self.midi = start_midi(settings, space, self.submit)
+            recall = self.osc.recall if self.osc is not None else None
+            self.midi = start_midi(settings, space, self.submit, recall)
             return
         try:
             midi_map = load_map(settings.midi.map or default_map_path(), space)

@@ -82,7 +82,9 @@ class Stream:
 Peer = Address | Stream  # who sent a packet, and where its answers go
 
 
-def _named(peer: Peer) -> str:
+def _named(peer: Peer | None) -> str:
+    if peer is None:
+        return "another surface"
     return str(peer) if isinstance(peer, Stream) else f"{peer[0]}:{peer[1]}"
 
 
@@ -392,7 +394,7 @@ class OscServer:
             return
         self._submit_command(peer, path, command)
 
-    def _submit_command(self, peer: Peer, path: str, command: Command) -> None:
+    def _submit_command(self, peer: Peer | None, path: str, command: Command) -> None:
         self._count(commands=1)
         future = self._submit(command)
         future.add_done_callback(lambda done: self._answered(done, peer, path))
@@ -467,7 +469,17 @@ class OscServer:
         log.info("OSC %s: preset %r saved to %s", _named(peer), name, saved)
         self._announce_preset(peer, name)
 
-    async def _load_preset(self, store: PresetStore, peer: Peer, path: str, name: str) -> None:
+    def recall(self, name: str) -> None:
+        """A preset another surface asks for (a MIDI program change): loaded as over OSC, its
+        problems logged (there is no one to answer)."""
+        if self.presets is None:
+            self._error(None, "/jamd/preset/load", "presets are off (no paths.presets)")
+            return
+        self._spawn(self._load_preset(self.presets, None, "/jamd/preset/load", name))
+
+    async def _load_preset(
+        self, store: PresetStore, peer: Peer | None, path: str, name: str
+    ) -> None:
         """Each value that differs becomes a command, landing on its own boundary."""
         try:
             preset = await asyncio.to_thread(store.load, name)
@@ -480,12 +492,12 @@ class OscServer:
         log.info("OSC %s: preset %r loaded (%d changes)", _named(peer), name, len(commands))
         self._announce_preset(peer, name)
 
-    def _announce_preset(self, peer: Peer, name: str) -> None:
+    def _announce_preset(self, peer: Peer | None, name: str) -> None:
         data = encode("/jamd/preset", (name,))
-        for target in {peer, *self.subscribers}:
+        for target in {*([] if peer is None else [peer]), *self.subscribers}:
             self._sendto(data, target)
 
-    def _answered(self, future: "asyncio.Future[object]", peer: Peer, path: str) -> None:
+    def _answered(self, future: "asyncio.Future[object]", peer: Peer | None, path: str) -> None:
         if future.cancelled():
             return
         error = future.exception()
@@ -564,10 +576,11 @@ class OscServer:
         stream.writer.write(stream.frame(data))
         self._count(sent=1)
 
-    def _error(self, peer: Peer, path: str, text: str) -> None:
+    def _error(self, peer: Peer | None, path: str, text: str) -> None:
         self._count(errors=1)
         self._log("error", "OSC %s from %s: %s", path or "(packet)", _named(peer), text)
-        self._sendto(encode("/jamd/error", (path, text)), peer)
+        if peer is not None:
+            self._sendto(encode("/jamd/error", (path, text)), peer)
 
     # -- bookkeeping --------------------------------------------------------------------------
 
