@@ -22,7 +22,7 @@ from jamd.live.commands import (
     SetTempo,
     SetTone,
 )
-from jamd.live.tempo import TempoMap
+from jamd.live.tempo import TapTempo, TempoMap
 
 
 def test_beats_and_samples_convert_both_ways_across_tempo_changes() -> None:
@@ -84,3 +84,20 @@ def test_commands_are_values_and_controls_name_what_they_move() -> None:
     assert GotoSection("  Chorus   2 ").name == "chorus 2"
     assert SetChord("ii7").chord == "ii7"
     assert SetChord(None).chord is None
+
+
+def test_tap_tempo_takes_the_median_interval_and_starts_again_after_a_pause() -> None:
+    times = iter([0.0, 0.5, 1.0, 1.52, 2.0, 10.0, 10.4, 10.8, 15.0, 15.001])
+    tapper = TapTempo(lambda: next(times))
+    assert tapper.tap() is None  # one tap is no interval
+    assert tapper.tap() == 120.0
+    assert tapper.tap() == 120.0
+    assert tapper.tap() == pytest.approx(
+        60 / 0.5
+    )  # median of .5 .5 .52: one late tap moves nothing
+    assert tapper.tap() == pytest.approx(60 / 0.5)
+    assert tapper.tap() is None  # 8 s later: counting starts again
+    assert tapper.tap() == pytest.approx(150.0)
+    assert tapper.tap() == pytest.approx(150.0)
+    assert tapper.tap() is None
+    assert tapper.tap() is None  # 1 ms apart: 60,000 BPM is no tempo

@@ -123,7 +123,10 @@ def test_state_holds_every_control_on_its_own_address_and_what_plays_now() -> No
     assert state["/jamd/track/bass/pan"] == (0.0,)
     assert state["/jamd/track/keys/pan"] == (0.5,)  # the patch's own: centre on a fader
     controls = set(SPACE.addresses) - {"/jamd/continue", "/jamd/panic"}
-    buttons = {a for a in controls if a.startswith("/jamd/section/") or a == "/jamd/regenerate"}
+    buttons = {a for a in controls if a.startswith("/jamd/section/")} | {
+        "/jamd/regenerate",
+        "/jamd/tempo/tap",
+    }
     assert controls - buttons <= set(state)  # every control that has a value is fed back
     assert set(STATE_ONLY) <= set(state)
 
@@ -215,3 +218,12 @@ def test_changes_are_exactly_the_addresses_whose_state_differs(
     before, after = SPACE.state(old), SPACE.state(new)
     expected = {path: args for path, args in after.items() if before.get(path) != args}
     assert dict(SPACE.changes(old, new)) == expected
+
+
+def test_tapping_the_tempo_sets_it_from_the_second_tap() -> None:
+    times = iter([10.0, 10.5, 11.0])
+    space = Space(GENRES, clock=lambda: next(times))
+    assert space.command("/jamd/tempo/tap", (1,)) is None  # one tap is no interval
+    assert space.command("/jamd/tempo/tap", (0,)) is None  # a release is no tap
+    assert space.command("/jamd/tempo/tap", ()) == SetTempo(120.0)
+    assert space.command("/jamd/tempo/tap", (1.0,)) == SetTempo(120.0)

@@ -3,11 +3,17 @@
 There is one clock, the audio sample counter; beats and bars are derived from it through this
 map, a list of segments each holding a steady tempo from a beat on. A tempo change starts a new
 segment on a beat; a transport that stops and starts again starts one at a later sample (the
-stopped time belongs to no beat).
+stopped time belongs to no beat). ``TapTempo`` turns taps into a tempo.
 """
 
 import bisect
+import itertools
+import statistics
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from jamd.compose.plan import TEMPO_RANGE
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,3 +69,29 @@ class TempoMap:
         keep = bisect.bisect_right([s.beat for s in self._segments], beat) - 1
         if keep > 0:
             del self._segments[:keep]
+
+
+class TapTempo:
+    """A tempo from taps (a pad, a button): the median of the last intervals, so one uneven
+    tap moves it little. A pause longer than ``reset`` seconds starts counting again."""
+
+    def __init__(
+        self, clock: Callable[[], float] = time.monotonic, *, reset: float = 2.0, keep: int = 4
+    ) -> None:
+        self._clock = clock
+        self.reset = reset
+        self.keep = keep
+        self._taps: list[float] = []
+
+    def tap(self) -> float | None:
+        """This tap's tempo in BPM, or None while there is no interval yet (or the taps are
+        too slow or too fast for a tempo)."""
+        now = self._clock()
+        if self._taps and now - self._taps[-1] > self.reset:
+            self._taps = []
+        self._taps = [*self._taps[-self.keep :], now]
+        intervals = [b - a for a, b in itertools.pairwise(self._taps)]
+        if not intervals:
+            return None
+        bpm = 60.0 / statistics.median(intervals)
+        return bpm if TEMPO_RANGE[0] <= bpm <= TEMPO_RANGE[1] else None

@@ -9,6 +9,7 @@ seed). Buttons send 1 when pressed and 0 when released; faders send floats 0..1.
 
 import difflib
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,7 @@ from jamd.live.commands import (
     Stop,
 )
 from jamd.live.session import PartMix, Session, Transport
+from jamd.live.tempo import TapTempo
 
 Args = tuple[Any, ...]
 FADER_DB = (-60.0, 6.0)  # a volume fader's 0..1 spans these dB, linearly (0 dB at 0.909)
@@ -90,12 +92,17 @@ class Space:
     ``/jamd/track/PART/patch`` also take an index into them)."""
 
     def __init__(
-        self, genres: Sequence[str], patches: Mapping[str, Sequence[str]] | None = None
+        self,
+        genres: Sequence[str],
+        patches: Mapping[str, Sequence[str]] | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.genres = tuple(genres)
         self.patches = {part: tuple((patches or {}).get(part, ())) for part in PARTS}
         self.addresses: dict[str, Address] = {
-            address.path: address for address in _addresses(self.genres, self.patches)
+            address.path: address
+            for address in _addresses(self.genres, self.patches, TapTempo(clock))
         }
 
     def command(self, path: str, args: Args) -> Command | None:
@@ -285,7 +292,9 @@ def _name_or_index(args: Args, names: Sequence[str], what: str) -> str:
     return names[int(value)]
 
 
-def _addresses(genres: Sequence[str], patches: Mapping[str, Sequence[str]]) -> list[Address]:
+def _addresses(
+    genres: Sequence[str], patches: Mapping[str, Sequence[str]], tapper: TapTempo
+) -> list[Address]:
     def genre(args: Args) -> Command:
         return SetGenre(_name_or_index(args, genres, "genre"))
 
@@ -295,6 +304,12 @@ def _addresses(genres: Sequence[str], patches: Mapping[str, Sequence[str]]) -> l
         if not args or args[0] in (0, 1):
             return Regenerate() if _pressed(args) else None
         return Regenerate(_seed(args, "nothing, 1 / 0 (a button), or a seed from 2 up"))
+
+    def tap(args: Args) -> Command | None:
+        if not _pressed(args):
+            return None
+        bpm = tapper.tap()
+        return None if bpm is None else SetTempo(round(bpm, 1))
 
     def seed(args: Args) -> Command:
         return Regenerate(_seed(args, "a seed (int)"))
@@ -322,6 +337,7 @@ def _addresses(genres: Sequence[str], patches: Mapping[str, Sequence[str]]) -> l
                 TEMPO_RANGE[0] + (TEMPO_RANGE[1] - TEMPO_RANGE[0]) * _fader(args)
             ),
         ),
+        Address("/jamd/tempo/tap", "button (tap the beat)", "next beat, from the 2nd tap", tap),
         Address(
             "/jamd/key",
             "string (C, F#m, 'Eb minor', 'D dorian')",
