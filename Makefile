@@ -18,7 +18,7 @@ OPT       ?= /opt/jamd
 UNITS     ?= /etc/systemd/system
 USERUNITS ?= /etc/systemd/user
 
-.PHONY: run test lint typecheck contracts pytest bench bench-live bench-osc layouts system-packages install clean
+.PHONY: run test lint typecheck contracts pytest bench bench-live bench-osc bench-midi layouts system-packages install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -74,6 +74,9 @@ bench-live: $(STAMP) system-packages
 # OSC figures (docs/performance.md): throughput, latency, xruns under messages; about 2 minutes.
 bench-osc: $(STAMP) system-packages
 	$(PY) bench/osc.py
+
+bench-midi: $(STAMP) system-packages
+	$(PY) bench/midi.py
 
 # The system service: jamd in its own environment under $(OPT), the command in $(PREFIX)/bin,
 # the default config in /etc/jamd (never overwritten), the units, a 'jamd' system user.
