@@ -106,6 +106,16 @@ def settings_for(server: str, engine: str, genre: str = "pop") -> Any:
     )
 
 
+def percentiles(values: list[float], unit: str = "ms") -> str:
+    """p50, p99 and max of ``values``, as the benches print them."""
+    ordered = sorted(values)
+    p99 = ordered[max(0, int(len(ordered) * 0.99) - 1)]
+    return (
+        f"p50 {statistics.median(ordered):.2f} {unit}, p99 {p99:.2f} {unit}, "
+        f"max {ordered[-1]:.2f} {unit}"
+    )
+
+
 def busy(stop: threading.Event, counter: list[int]) -> None:
     """Continuous pure-Python work, as a background task in the daemon may do."""
     x = 0

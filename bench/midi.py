@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import multiprocessing
 import os
-import statistics
 import time
 from typing import Any
 
@@ -68,12 +67,11 @@ async def measure(server: str, count: int) -> None:
     prober.start()
     while not mine.poll():
         await asyncio.sleep(0.05)
-    times = sorted(mine.recv())
+    times = mine.recv()
     prober.join()
     print(
         f"latency, MIDI CC sent to the engine's parameter change, {len(times)} of {count}: "
-        f"p50 {statistics.median(times):.2f} ms, p99 {times[int(len(times) * 0.99) - 1]:.2f} ms, "
-        f"max {times[-1]:.2f} ms"
+        + live.percentiles(times)
     )
     daemon.stop()
     await task

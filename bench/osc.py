@@ -27,7 +27,6 @@ import asyncio
 import multiprocessing
 import os
 import socket
-import statistics
 import time
 from typing import Any
 
@@ -176,12 +175,8 @@ async def measure_latency(server: str, count: int) -> None:
         ("arrival to the engine's parameter change", to_engine),
         ("sent to its feedback received", to_feedback),
     ):
-        values.sort()
-        p50 = statistics.median(values)
-        p99 = values[int(len(values) * 0.99) - 1]
         print(
-            f"latency, {name}, {len(values)} of {count} fader moves: "
-            f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {values[-1]:.2f} ms",
+            f"latency, {name}, {len(values)} of {count} fader moves: " + live.percentiles(values),
             flush=True,
         )
     daemon.stop()
@@ -227,12 +222,12 @@ async def measure_floor(server: str, count: int) -> None:
     pinger.start()
     while not mine.poll():
         await asyncio.sleep(0.05)
-    times = sorted(mine.recv())
+    times = mine.recv()
     pinger.join()
     echoer.join()
     print(
         f"floor, a UDP round trip between two other processes while jamd plays, {count}: "
-        f"p50 {statistics.median(times):.2f} ms, p99 {times[int(len(times) * 0.99) - 1]:.2f} ms"
+        + live.percentiles(times)
     )
     daemon.stop()
     await task

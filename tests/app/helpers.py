@@ -174,3 +174,13 @@ class Client:
 
     def close(self) -> None:
         self.socket.close()
+
+
+async def until(condition: Any, seconds: float = 10.0) -> None:
+    """Poll ``condition`` on the running loop until it holds (an AssertionError after
+    ``seconds``: a wait for an event, never a timed assertion)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not condition():
+        assert loop.time() < deadline
+        await asyncio.sleep(0.01)

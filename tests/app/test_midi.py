@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import rtmidi
-from helpers import click_overrides, click_settings, playing
+from helpers import click_overrides, click_settings, playing, until
 
 from jamd.app.daemon import Daemon
 from jamd.live.commands import Stop
@@ -72,14 +72,6 @@ class Controller:
         self.port.delete()
 
 
-async def _until(condition: Any, seconds: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not condition():
-        assert loop.time() < deadline
-        await asyncio.sleep(0.01)
-
-
 def test_a_cc_on_jamd_in_moves_its_control_and_a_left_hand_sets_the_chord(on_jack: str) -> None:
     async def perform() -> None:
         async with playing(_daemon(on_jack)) as daemon:
@@ -89,11 +81,11 @@ def test_a_cc_on_jamd_in_moves_its_control_and_a_left_hand_sets_the_chord(on_jac
             try:
                 await asyncio.sleep(0.3)
                 keys.send(0xB0, 47, 0)  # fader 7 of the default map: energy
-                await _until(lambda: daemon.conductor.session.energy == 0.0)
+                await until(lambda: daemon.conductor.session.energy == 0.0)
                 for note in (38, 41, 45, 48 + 12):  # D F A under the split, and a C above it
                     keys.send(0x90, note, 90)
-                await _until(lambda: daemon.conductor.session.chord_hold == "Dm")
-                await _until(lambda: daemon.conductor.session.chord == "Dm")  # at the bar
+                await until(lambda: daemon.conductor.session.chord_hold == "Dm")
+                await until(lambda: daemon.conductor.session.chord == "Dm")  # at the bar
                 for note in (38, 41, 45):
                     keys.send(0x80, note, 0)
                 await asyncio.sleep(0.3)
@@ -115,12 +107,12 @@ def test_a_port_that_appears_later_is_opened_and_again_after_it_comes_back(on_ja
             other = Controller("synth").virtual("out")  # matches no pattern
             for turn in (1, 2):
                 pads = Controller("pads").virtual("out")
-                await _until(lambda: any("pads" in name for name in daemon.midi.inputs.opened))
+                await until(lambda: any("pads" in name for name in daemon.midi.inputs.opened))
                 pads.send(0xB0, 26, 127 if turn == 1 else 0)  # knob 6: mood
                 mood = 1.0 if turn == 1 else 0.0
-                await _until(lambda m=mood: daemon.conductor.session.mood == m)
+                await until(lambda m=mood: daemon.conductor.session.mood == m)
                 pads.close()  # unplugged
-                await _until(lambda: not daemon.midi.inputs.opened)
+                await until(lambda: not daemon.midi.inputs.opened)
             assert not any("synth" in name for name in daemon.midi.inputs.opened)
             other.close()
 
@@ -144,8 +136,8 @@ def test_garbage_and_refused_values_are_counted_and_the_music_plays_on(on_jack: 
                     keys.send(0xB0, 21, value)
                 await asyncio.sleep(0.1)
                 keys.send(0xB0, 21, 127)  # and the knob's last place after it
-                await _until(lambda: daemon.midi.stats.refused >= 1)
-                await _until(lambda: daemon.conductor.session.mixer["drums"].reverb == 1.0)
+                await until(lambda: daemon.midi.stats.refused >= 1)
+                await until(lambda: daemon.conductor.session.mixer["drums"].reverb == 1.0)
                 assert daemon.midi.stats.garbage >= 1
                 after = daemon.conductor.session
                 assert (after.genre, after.tempo, after.energy) == (
@@ -154,7 +146,7 @@ def test_garbage_and_refused_values_are_counted_and_the_music_plays_on(on_jack: 
                     before.energy,
                 )
                 bar = after.bar
-                await _until(lambda: daemon.conductor.session.bar != bar)  # still playing
+                await until(lambda: daemon.conductor.session.bar != bar)  # still playing
                 assert daemon.engine is not None
                 assert daemon.engine.alive
             finally:
@@ -172,7 +164,7 @@ def test_a_broken_map_leaves_midi_off_and_the_music_playing(on_jack: str, tmp_pa
             assert daemon.midi is None
             assert daemon.conductor is not None
             bar = daemon.conductor.session.bar
-            await _until(lambda: daemon.conductor.session.bar != bar)
+            await until(lambda: daemon.conductor.session.bar != bar)
 
     asyncio.run(perform())
 
@@ -212,9 +204,9 @@ def test_sighup_reads_the_map_again_and_a_broken_one_keeps_the_old(
                 await asyncio.sleep(0.3)
                 path.write_text("[[cc]]\ncontrol = 1\ntarget = '/jamd/energy'\n")
                 daemon.request_reload()
-                await _until(lambda: daemon.midi.surface.map.cc[0].target == "/jamd/energy")
+                await until(lambda: daemon.midi.surface.map.cc[0].target == "/jamd/energy")
                 keys.send(0xB0, 1, 0)
-                await _until(lambda: daemon.conductor.session.energy == 0.0)
+                await until(lambda: daemon.conductor.session.energy == 0.0)
                 assert daemon.conductor.session.mood == 0.5  # the old target no more
                 path.write_text("[[cc]]\ncontrol = 1\ntarget = '/jamd/nope'\n")
                 daemon.request_reload()
@@ -266,12 +258,12 @@ def test_the_parts_play_out_on_their_channels_and_stop_leaves_no_note_sounding(
             assert daemon.midi_out is not None
             listener = Listener()
             try:
-                await _until(lambda: len(listener.received) >= 40, seconds=20)
+                await until(lambda: len(listener.received) >= 40, seconds=20)
                 channels = {m[0] & 0x0F for m in listener.received if m[0] & 0xF0 == 0x90}
                 assert 9 in channels  # the drums, on channel 10
                 assert channels <= {0, 1, 2, 3, 9}  # bass, keys, pad, lead, drums
                 daemon.submit(Stop())
-                await _until(lambda: any(m[:2] == [0xB9, 123] for m in listener.received))
+                await until(lambda: any(m[:2] == [0xB9, 123] for m in listener.received))
                 await asyncio.sleep(0.3)
                 assert _held(listener.received) == set()  # no stuck notes
                 count = len(listener.received)
@@ -301,14 +293,14 @@ def test_a_program_change_recalls_the_preset_the_map_names(on_jack: str, tmp_pat
             try:
                 await asyncio.sleep(0.3)
                 keys.send(0xC0, 0)
-                await _until(lambda: daemon.conductor.session.tempo == 72.0)
+                await until(lambda: daemon.conductor.session.tempo == 72.0)
                 assert daemon.conductor.session.mixer["bass"].level_db == -9.0
                 assert daemon.osc is not None
                 errors = daemon.osc.stats.errors
                 keys.send(0xC0, 1)  # a preset that is not there: logged, nothing changes
                 keys.send(0xC0, 5)  # past the map's list: refused
-                await _until(lambda: daemon.osc.stats.errors == errors + 1)
-                await _until(lambda: daemon.midi.stats.refused == 1)
+                await until(lambda: daemon.osc.stats.errors == errors + 1)
+                await until(lambda: daemon.midi.stats.refused == 1)
                 assert daemon.conductor.session.tempo == 72.0
             finally:
                 keys.close()

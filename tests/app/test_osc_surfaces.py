@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from helpers import Client, Reply, click_settings, playing
+from helpers import Client, Reply, click_settings, playing, until
 from pythonosc import slip
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket
@@ -276,18 +276,10 @@ def test_osc_over_tcp_with_slip_framing_controls_and_gets_feedback() -> None:
                 await client.send(_message("/jamd/tempi", 1.0))
                 got = await _replies(client, lambda r: r[0] == "/jamd/error")
                 assert any("did you mean /jamd/tempo?" in str(r[1]) for r in got)
-            await _until(lambda: not daemon.osc.subscribers)  # gone with its connection
+            await until(lambda: not daemon.osc.subscribers)  # gone with its connection
             assert daemon.osc.stats.errors == 1
 
     asyncio.run(perform())
-
-
-async def _until(condition: Any, seconds: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not condition():
-        assert loop.time() < deadline
-        await asyncio.sleep(0.01)
 
 
 def test_liblo_s_oscsend_over_tcp_frames_as_osc_1_0_and_is_understood() -> None:
@@ -304,8 +296,8 @@ def test_liblo_s_oscsend_over_tcp_frames_as_osc_1_0_and_is_understood() -> None:
                 sender = await asyncio.create_subprocess_exec(oscsend, url, *args)
                 assert await asyncio.wait_for(sender.wait(), 30) == 0
             assert daemon.conductor is not None
-            await _until(lambda: daemon.conductor.session.tempo == 87.5)
-            await _until(lambda: daemon.conductor.session.key == "D dorian")
+            await until(lambda: daemon.conductor.session.tempo == 87.5)
+            await until(lambda: daemon.conductor.session.key == "D dorian")
             assert daemon.osc.stats.errors == 0
 
     asyncio.run(perform())
@@ -354,7 +346,7 @@ def test_a_tcp_stream_of_garbage_is_answered_and_closed_and_the_music_plays_on()
             assert daemon.engine is not None
             assert daemon.engine.alive
             bar = daemon.conductor.session.bar
-            await _until(lambda: daemon.conductor.session.bar != bar)  # still playing
+            await until(lambda: daemon.conductor.session.bar != bar)  # still playing
 
     asyncio.run(perform())
 
