@@ -136,6 +136,17 @@ def build_parser() -> argparse.ArgumentParser:
     ports.add_argument("--api", choices=("alsa", "jack"), default="alsa", help="default alsa")
     ports.add_argument("--jack-server", default="", help="the JACK server (default: default)")
     ports.set_defaults(handler=_midi_ports)
+    learn = midi_commands.add_parser(
+        "learn",
+        help="map the next MIDI control moved to a target, and save it",
+        description="Ask a running jamd to map the next MIDI control moved (a knob, a fader, "
+        "a pad) to TARGET, an OSC control address such as /jamd/energy; wait for it.",
+    )
+    learn.add_argument("target", help="an OSC control address (docs/osc.md)")
+    learn.add_argument("--host", default="127.0.0.1", help="jamd's osc.host")
+    learn.add_argument("--port", type=int, default=9000, help="jamd's osc.port")
+    learn.add_argument("--timeout", type=float, default=30.0, help="seconds to wait (30)")
+    learn.set_defaults(handler=_midi_learn)
 
     doctor = commands.add_parser(
         "doctor",
@@ -339,6 +350,29 @@ def _midi_ports(arguments: argparse.Namespace) -> int:
         for name in names or ["(none)"]:
             print(f"  {name}")
     return 0
+
+
+def _midi_learn(arguments: argparse.Namespace) -> int:
+    from jamd.osc.client import send  # noqa: PLC0415
+
+    print(f"move the MIDI control that should drive {arguments.target}", flush=True)
+    replies = send(
+        arguments.host,
+        arguments.port,
+        "/jamd/midi/learn",
+        [arguments.target],
+        wait=arguments.timeout,
+        until=("/jamd/midi/learned", "/jamd/error"),
+    )
+    for address, args in replies:
+        if address == "/jamd/error":
+            print(f"jamd midi learn: error: {args[1] if len(args) > 1 else args}", file=sys.stderr)
+            return 1
+        if address == "/jamd/midi/learned" and args[:1] == (arguments.target,):
+            print(f"{args[1]} drives {arguments.target} (saved)")
+            return 0
+    print(f"jamd midi learn: nothing moved in {arguments.timeout:g} s", file=sys.stderr)
+    return 1
 
 
 def _doctor(arguments: argparse.Namespace) -> int:

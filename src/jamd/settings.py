@@ -136,6 +136,7 @@ class Midi(_Section):
     virtual_input: str = "jamd in"  # "": none
     map: Path | None = None  # None: config/midi/default.toml as installed
     rescan_seconds: Annotated[float, Field(gt=0, le=60)] = 2.0  # ports that come and go
+    learned: Path | None = None  # MIDI learn's file; None: midi/learned.toml in the state dir
     virtual_output: str = "jamd out"  # the parts' notes out; "": none
     outputs: tuple[str, ...] = ()  # port name patterns the parts' notes also go to
     channels: MidiChannels = MidiChannels()

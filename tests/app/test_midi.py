@@ -306,3 +306,51 @@ def test_a_program_change_recalls_the_preset_the_map_names(on_jack: str, tmp_pat
                 keys.close()
 
     asyncio.run(perform())
+
+
+def test_jamd_midi_learn_maps_the_next_control_moved_and_saves_it(
+    on_jack: str, tmp_path: Path
+) -> None:
+    learned = tmp_path / "learned.toml"
+    jamd = str(Path(sys.executable).with_name("jamd"))
+
+    async def perform() -> None:
+        async with playing(_daemon(on_jack, **{"midi.learned": str(learned)})) as daemon:
+            assert daemon.midi is not None
+            assert daemon.conductor is not None
+            assert daemon.osc_address is not None
+            port = str(daemon.osc_address[1])
+            keys = Controller("test-learn").to_jamd()
+            try:
+                await asyncio.sleep(0.3)
+                learner = await asyncio.create_subprocess_exec(
+                    jamd, "midi", "learn", "/jamd/mood", "--port", port,
+                    stdout=asyncio.subprocess.PIPE,
+                )  # fmt: skip
+                await until(lambda: daemon.midi._learning is not None)
+                keys.send(0xB0, 77, 64)  # a knob the map does not name
+                out, _ = await asyncio.wait_for(learner.communicate(), 30)
+                assert learner.returncode == 0
+                assert "CC 77 on channel 1 drives /jamd/mood (saved)" in out.decode()
+                keys.send(0xB0, 77, 0)
+                await until(lambda: daemon.conductor.session.mood == 0.0)
+                await until(learned.is_file)
+                assert "control = 77" in learned.read_text()
+                wrong = await asyncio.create_subprocess_exec(
+                    jamd, "midi", "learn", "/jamd/moood", "--port", port,
+                    stderr=asyncio.subprocess.PIPE,
+                )  # fmt: skip
+                _, err = await asyncio.wait_for(wrong.communicate(), 30)
+                assert wrong.returncode == 1
+                assert "did you mean /jamd/mood?" in err.decode()
+            finally:
+                keys.close()
+
+    async def restart() -> None:  # the next start plays what was learned over the map
+        async with playing(_daemon(on_jack, **{"midi.learned": str(learned)})) as daemon:
+            assert daemon.midi is not None
+            first = daemon.midi.surface.map.cc[0]
+            assert (first.control, first.channel, first.target) == (77, 1, "/jamd/mood")
+
+    asyncio.run(perform())
+    asyncio.run(restart())

@@ -14,7 +14,15 @@ from jamd.live.commands import (
     SetLevel,
     SetTempo,
 )
-from jamd.midi.mapping import CcMap, MapError, MidiMap, Surface, load_map
+from jamd.midi.mapping import (
+    CcMap,
+    MapError,
+    MidiMap,
+    Surface,
+    learned_entry,
+    load_map,
+    merged,
+)
 from jamd.midi.messages import ControlChange, Message, MidiParser, NoteOff, NoteOn, ProgramChange
 from jamd.osc.space import Space
 
@@ -139,3 +147,17 @@ def test_bytes_from_a_port_through_the_parser_to_commands() -> None:
     parser = MidiParser()
     messages = parser.feed(bytes([0xB0, 47, 0, 47, 127, 0x99, 40, 100, 40, 0]))  # running status
     assert band.play(*messages) == [SetEnergy(0.0), SetEnergy(1.0), Fill()]
+
+
+def test_what_is_learned_replaces_what_the_map_does_with_the_same_control() -> None:
+    base = MidiMap(
+        cc=(CcMap(control=7, target="/jamd/master"), CcMap(control=8, target="/jamd/mood")),
+    )
+    entry = learned_entry(ControlChange(0, 7, 99), "/jamd/energy")
+    assert entry == CcMap(control=7, channel=1, target="/jamd/energy")
+    both = merged(base, MidiMap(cc=(entry,)))
+    assert [(cc.control, cc.target) for cc in both.cc] == [(7, "/jamd/energy"), (8, "/jamd/mood")]
+    note = learned_entry(NoteOn(9, 36, 1), "/jamd/play")
+    assert note is not None
+    assert merged(MidiMap(), MidiMap(note=(note,))).note[0].channel == 10
+    assert learned_entry(ProgramChange(0, 1), "/jamd/play") is None

@@ -58,6 +58,11 @@ def presets_dir(settings: Settings, environ: Mapping[str, str] | None = None) ->
     return (settings.paths.presets or state_dir(environ) / "presets").expanduser()
 
 
+def learned_path(settings: Settings, environ: Mapping[str, str] | None = None) -> Path:
+    """``midi.learned``, else ``midi/learned.toml`` in the state directory."""
+    return (settings.midi.learned or state_dir(environ) / "midi" / "learned.toml").expanduser()
+
+
 def check_settings(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     """What pydantic cannot know: the genre exists, the key reads, the directories exist.
     Reads the merged values as they are (they may not have validated), for ``load_settings``."""

@@ -24,6 +24,7 @@ from jamd.app.config import (
     audio_spec,
     configure_engine,
     delay_seconds,
+    learned_path,
     libraries,
     presets_dir,
     read_settings,
@@ -127,7 +128,9 @@ def start_midi(
             rescan=midi.rescan_seconds,
         )
 
-    service = MidiService(inputs, midi_map, space, submit, recall)
+    service = MidiService(
+        inputs, midi_map, space, submit, preset=recall, learned=learned_path(settings)
+    )
     try:
         service.start()
     except MidiUnavailable as error:
@@ -289,6 +292,8 @@ class Daemon:
         if settings.midi.enabled:
             recall = self.osc.recall if self.osc is not None else None
             self.midi = start_midi(settings, osc_space(styles, patches), self.submit, recall)
+            if self.osc is not None and self.midi is not None:
+                self.osc.learn = self.midi.learn
         gc.collect()
         gc.freeze()  # start-up's objects stay put: the collector's passes stay short
         status = self._status_line()
@@ -493,13 +498,15 @@ class Daemon:
         if self.midi is None:
             recall = self.osc.recall if self.osc is not None else None
             self.midi = start_midi(settings, space, self.submit, recall)
+            if self.osc is not None and self.midi is not None:
+                self.osc.learn = self.midi.learn
             return
         try:
             midi_map = load_map(settings.midi.map or default_map_path(), space)
         except MapError as error:
             log.error("reload: the MIDI map keeps its old version: %s", error)
             return
-        self.midi.surface.map, self.midi.surface.space = midi_map, space
+        self.midi.use_map(midi_map, space)
         log.info("reload: the MIDI map is read again")
 
     @property

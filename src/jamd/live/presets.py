@@ -8,20 +8,17 @@ any surface (a new genre at the next section, the mixer at once). A file is writ
 target and renamed over it, so a preset is never half written; a broken one is refused whole.
 """
 
-import os
 import re
 import tomllib
-from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from jamd.compose.plan import TEMPO_RANGE
 from jamd.errors import InputError, validation_messages
-from jamd.files import new_file_beside
+from jamd.files import write_toml
 from jamd.live.commands import (
     PARTS,
     Command,
@@ -171,18 +168,8 @@ class PresetStore:
         path = self.path_of(name)
         preset = Preset.of(session)
         head = f'# jamd preset "{name}", saved {datetime.now().isoformat(timespec="seconds")}\n'
-        text = head + tomli_w.dumps(_without_none(preset.model_dump()))
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            part = new_file_beside(path)
-            try:
-                with part.open("w", encoding="utf-8") as file:
-                    file.write(text)
-                    file.flush()
-                    os.fsync(file.fileno())
-                part.replace(path)
-            finally:
-                part.unlink(missing_ok=True)
+            write_toml(path, preset.model_dump(), head)
         except OSError as error:
             raise PresetError(f"cannot save preset {name!r} to {path}: {error}") from None
         return path
@@ -201,12 +188,3 @@ class PresetStore:
         except ValidationError as error:
             problems = "; ".join(validation_messages(error, Preset))
             raise PresetError(f"preset {name!r} ({path}) is broken: {problems}") from None
-
-
-def _without_none(data: Mapping[str, Any]) -> dict[str, Any]:
-    """TOML has no null: unset values are left out (and read back as unset)."""
-    return {
-        key: _without_none(value) if isinstance(value, Mapping) else value
-        for key, value in data.items()
-        if value is not None
-    }

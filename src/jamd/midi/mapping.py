@@ -116,6 +116,39 @@ def load_map(path: Path, space: Space) -> MidiMap:
     return midi_map
 
 
+def merged(base: MidiMap, learned: MidiMap) -> MidiMap:
+    """``base`` with ``learned`` over it: a learned CC or note replaces what ``base`` does with
+    the same one (on its channel, or on every channel)."""
+    taken_cc = {(cc.control, cc.channel) for cc in learned.cc}
+    taken_notes = {(note.note, note.channel) for note in learned.note}
+    return base.model_copy(
+        update={
+            "cc": (
+                *learned.cc,
+                *(c for c in base.cc if not _taken(c.control, c.channel, taken_cc)),
+            ),
+            "note": (
+                *learned.note,
+                *(n for n in base.note if not _taken(n.note, n.channel, taken_notes)),
+            ),
+        }
+    )
+
+
+def _taken(number: int, channel: int | None, taken: set[tuple[int, int | None]]) -> bool:
+    return any(n == number and (channel is None or c == channel) for n, c in taken)
+
+
+def learned_entry(message: Message, target: str) -> CcMap | NoteMap | None:
+    """The map entry that makes ``message``'s control drive ``target`` (None: no control)."""
+    match message:
+        case ControlChange(channel=channel, control=control):
+            return CcMap(control=control, channel=channel + 1, target=target)
+        case NoteOn(channel=channel, note=note):
+            return NoteMap(note=note, channel=channel + 1, target=target)
+    return None
+
+
 Submit = Callable[[str, Args, Command], None]  # (address, arguments, its command)
 Refuse = Callable[[str, str], None]  # (what came in, why it did nothing)
 

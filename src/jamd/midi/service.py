@@ -14,10 +14,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jamd.errors import InputError
+from jamd.files import write_toml
 from jamd.live.commands import Command
 from jamd.logs import Throttled
-from jamd.midi.mapping import MidiMap, Surface
-from jamd.midi.messages import MidiParser
+from jamd.midi.mapping import (
+    CcMap,
+    MapError,
+    MidiMap,
+    Surface,
+    learned_entry,
+    load_map,
+    merged,
+)
+from jamd.midi.messages import Message, MidiParser
 from jamd.midi.ports import MidiInputs
 from jamd.osc.space import Args, Space
 
@@ -46,13 +55,21 @@ class MidiService:
         midi_map: MidiMap,
         space: Space,
         submit: Callable[[Command], "asyncio.Future[object]"],
+        *,
         preset: Callable[[str], None] | None = None,
+        learned: Path | None = None,
     ) -> None:
         self.stats = MidiStats()
         self._parsers: dict[str, MidiParser] = {}
         self._submit = submit
         self._log = Throttled(log).warning
-        self.surface = Surface(midi_map, space, self._command, self._refused, preset=preset)
+        self.learned_path = learned
+        self.learned = self._read_learned(space)
+        self.surface = Surface(
+            merged(midi_map, self.learned), space, self._command, self._refused, preset=preset
+        )
+        self._base = midi_map
+        self._learning: tuple[str, Callable[[str], None]] | None = None
         self.inputs = inputs(self.received)
 
     def start(self) -> None:
@@ -60,6 +77,60 @@ class MidiService:
 
     def close(self) -> None:
         self.inputs.close()
+
+    def use_map(self, midi_map: MidiMap, space: Space) -> None:
+        """A new map (a reload), with what was learned over it."""
+        self._base = midi_map
+        self.surface.map, self.surface.space = merged(midi_map, self.learned), space
+
+    def learn(self, target: str, done: Callable[[str], None]) -> None:
+        """The next control moved (a CC, a note or pad) drives ``target`` from then on, and is
+        saved with the learned ones; ``done`` hears which it was. ``MapError`` if ``target`` is
+        no control."""
+        if target not in self.surface.space.addresses:
+            raise MapError(f"cannot learn {target}: {self.surface.space.unknown(target)}")
+        self._learning = (target, done)
+
+    def _learn(self, message: Message) -> bool:
+        """Take ``message`` as the control being learned, if it is one."""
+        if self._learning is None:
+            return False
+        target, done = self._learning
+        entry = learned_entry(message, target)
+        if entry is None:
+            return False
+        self._learning = None
+        if isinstance(entry, CcMap):
+            self.learned = merged(self.learned, MidiMap(cc=(entry,)))
+            source = f"CC {entry.control} on channel {entry.channel}"
+        else:
+            self.learned = merged(self.learned, MidiMap(note=(entry,)))
+            source = f"note {entry.note} on channel {entry.channel}"
+        self.surface.map = merged(self._base, self.learned)
+        asyncio.get_running_loop().create_task(self._save_learned())
+        log.info("MIDI learn: %s drives %s", source, target)
+        done(source)
+        return True
+
+    def _read_learned(self, space: Space) -> MidiMap:
+        path = self.learned_path
+        if path is None or not path.is_file():
+            return MidiMap()
+        try:
+            return load_map(path, space)
+        except MapError as error:
+            log.error("MIDI: what was learned is left out: %s", error)
+            return MidiMap()
+
+    async def _save_learned(self) -> None:
+        path = self.learned_path
+        if path is None:
+            return
+        head = "# jamd's learned MIDI controls (docs/midi.md): over the map, by MIDI learn\n"
+        try:
+            await asyncio.to_thread(write_toml, path, self.learned.model_dump(), head)
+        except OSError as error:
+            log.error("MIDI learn: cannot save %s: %s", path, error)
 
     def received(self, port: str, data: bytes, delta: float) -> None:  # noqa: ARG002
         """Bytes from ``port`` (on the loop's thread); the delta is for the clock, later."""
@@ -73,7 +144,8 @@ class MidiService:
             self._log("garbage", "MIDI from %s: bytes that are no MIDI, ignored", port)
         self.stats.messages += len(messages)
         for message in messages:
-            self.surface.take(message)
+            if not self._learn(message):
+                self.surface.take(message)
 
     def _command(self, address: str, args: Args, command: Command) -> None:
         self.stats.commands += 1

@@ -8,7 +8,7 @@ else a string (``--string`` keeps them all strings). jamd answers errors (``/jam
 import contextlib
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from pythonosc.osc_message_builder import OscMessageBuilder
@@ -29,11 +29,17 @@ def typed(text: str) -> int | float | str:
 
 
 def send(
-    host: str, port: int, address: str, args: Sequence[Any], *, wait: float = 0.3
+    host: str,
+    port: int,
+    address: str,
+    args: Sequence[Any],
+    *,
+    wait: float = 0.3,
+    until: Collection[str] = (),
 ) -> list[Reply]:
     """Send one message from a fresh UDP socket; the messages that come back within ``wait``
-    seconds (``/jamd/beat`` left out). The socket unsubscribes before it closes, since jamd
-    subscribes whoever sends it a control."""
+    seconds (``/jamd/beat`` left out), or until one on an address in ``until``. The socket
+    unsubscribes before it closes, since jamd subscribes whoever sends it a control."""
     if not address.startswith("/"):
         raise InputError(f"an OSC address starts with '/', got {address!r}")
     builder = OscMessageBuilder(address=address)
@@ -49,7 +55,7 @@ def send(
         replies: list[Reply] = []
         deadline = time.monotonic() + wait
         try:
-            _collect(sock, deadline, replies, host, port)
+            _collect(sock, deadline, replies, host, port, until=until)
         finally:
             with contextlib.suppress(OSError):
                 sock.send(OscMessageBuilder(address="/jamd/unsubscribe").build().dgram)
@@ -57,7 +63,13 @@ def send(
 
 
 def _collect(
-    sock: socket.socket, deadline: float, replies: list[Reply], host: str, port: int
+    sock: socket.socket,
+    deadline: float,
+    replies: list[Reply],
+    host: str,
+    port: int,
+    *,
+    until: Collection[str],
 ) -> None:
     while (left := deadline - time.monotonic()) > 0:
         sock.settimeout(left)
@@ -76,3 +88,5 @@ def _collect(
             for timed in messages
             if timed.message.address != "/jamd/beat"
         )
+        if any(address in until for address, _ in replies):
+            return

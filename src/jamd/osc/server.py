@@ -152,7 +152,10 @@ class OscServer:
             "/jamd/preset/load": self._preset,
             "/jamd/preset/list": self._preset,
             **{f"/jamd/track/{part}/patches": self._patches for part in PARTS},
+            "/jamd/midi/learn": self._midi_learn,
         }
+        # MIDI learn, once MIDI runs: (target, told which control it became)
+        self.learn: Callable[[str, Callable[[str], None]], None] | None = None
         self._log = Throttled(log, LOG_EVERY_SECONDS).warning
         root = logging.getLogger()
         if _not_python_osc not in root.filters:
@@ -428,6 +431,27 @@ class OscServer:
             return
         part = path.split("/")[3]
         self._sendto(encode(path, self.space.patches[part]), peer)
+
+    def _midi_learn(self, peer: Peer, path: str, args: Args) -> None:
+        """The next MIDI control moved drives the target; ``/jamd/midi/learned TARGET SOURCE``
+        then goes to the sender and every subscriber."""
+        if len(args) != 1 or not isinstance(args[0], str):
+            self._error(peer, path, "takes the target's OSC address (a string)")
+            return
+        if self.learn is None:
+            self._error(peer, path, "MIDI is off (see the log, or midi.enabled)")
+            return
+        target = args[0]
+
+        def learned(source: str) -> None:
+            data = encode("/jamd/midi/learned", (target, source))
+            for someone in {peer, *self.subscribers}:
+                self._sendto(data, someone)
+
+        try:
+            self.learn(target, learned)
+        except InputError as error:
+            self._error(peer, path, str(error))
 
     # -- presets ------------------------------------------------------------------------------
 

@@ -58,6 +58,7 @@ SERVER_ADDRESSES = (
     "/jamd/unsubscribe",
     *PRESET_ADDRESSES,
     *(f"/jamd/track/{part}/patches" for part in PARTS),
+    "/jamd/midi/learn",
 )  # the server answers these itself (docs/osc.md)
 
 
