@@ -115,8 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     send.add_argument("address", help="e.g. /jamd/tempo")
     send.add_argument("values", nargs="*", help="128 is an int, 0.5 a float, others strings")
-    send.add_argument("--host", default="127.0.0.1", help="jamd's osc.host (default 127.0.0.1)")
-    send.add_argument("--port", type=int, default=9000, help="jamd's osc.port (default 9000)")
+    _jamd_address(send)
     send.add_argument("--string", action="store_true", help="send every value as a string")
     send.add_argument(
         "--wait", type=float, default=0.3, help="seconds to wait for answers (default 0.3)"
@@ -143,8 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
         "a pad) to TARGET, an OSC control address such as /jamd/energy; wait for it.",
     )
     learn.add_argument("target", help="an OSC control address (docs/osc.md)")
-    learn.add_argument("--host", default="127.0.0.1", help="jamd's osc.host")
-    learn.add_argument("--port", type=int, default=9000, help="jamd's osc.port")
+    _jamd_address(learn)
     learn.add_argument("--timeout", type=float, default=30.0, help="seconds to wait (30)")
     learn.set_defaults(handler=_midi_learn)
 
@@ -157,6 +155,12 @@ def build_parser() -> argparse.ArgumentParser:
     _settings_arguments(doctor)
     doctor.set_defaults(handler=_doctor)
     return parser
+
+
+def _jamd_address(parser: argparse.ArgumentParser) -> None:
+    """Where a running jamd listens for OSC."""
+    parser.add_argument("--host", default="127.0.0.1", help="jamd's osc.host (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=9000, help="jamd's osc.port (default 9000)")
 
 
 def _settings_arguments(parser: argparse.ArgumentParser) -> None:
