@@ -109,9 +109,8 @@ def start_midi(
     """MIDI in by ``[midi]``, or None (logged) if its map is broken or its API is not there:
     the music plays on without it."""
     midi = settings.midi
-    path = midi.map or default_map_path()
     try:
-        midi_map = load_map(path, space)
+        midi_map = load_map(map_path(settings), space)
     except MapError as error:
         log.error("MIDI is off: %s", error)
         return None
@@ -137,6 +136,11 @@ def start_midi(
         log.warning("MIDI is off: %s (set midi.api, or midi.enabled = false)", error)
         return None
     return service
+
+
+def map_path(settings: Settings) -> Path:
+    """``midi.map``, else the map jamd ships."""
+    return settings.midi.map or default_map_path()
 
 
 def osc_space(styles: StyleLibrary, patches: PatchLibrary) -> Space:
@@ -270,9 +274,10 @@ class Daemon:
         conductor.listeners.append(self._on_session)
         self.conductor = conductor
         conductor.start(self.engine.position(), engine_has=first)
+        space = osc_space(styles, patches)  # one for every surface: OSC, MIDI maps, tap tempo
         if settings.osc.enabled:
             self.osc = OscServer(
-                osc_space(styles, patches),
+                space,
                 self.submit,
                 lambda: conductor.session,
                 allow=settings.osc.allow,
@@ -290,10 +295,7 @@ class Daemon:
             )
             conductor.listeners.append(self.osc.publish)
         if settings.midi.enabled:
-            recall = self.osc.recall if self.osc is not None else None
-            self.midi = start_midi(settings, osc_space(styles, patches), self.submit, recall)
-            if self.osc is not None and self.midi is not None:
-                self.osc.learn = self.midi.learn
+            self._start_midi(settings, space)
         gc.collect()
         gc.freeze()  # start-up's objects stay put: the collector's passes stay short
         status = self._status_line()
@@ -490,19 +492,23 @@ class Daemon:
         log.info("reloaded %s", self.config or "the settings")
         self.notifier.ready(self._status_line())
 
+    def _start_midi(self, settings: Settings, space: Space) -> None:
+        """MIDI in, with program changes recalling OSC's presets and MIDI learn over OSC."""
+        recall = self.osc.recall if self.osc is not None else None
+        self.midi = start_midi(settings, space, self.submit, recall)
+        if self.osc is not None and self.midi is not None:
+            self.osc.learn = self.midi.learn
+
     def _reload_midi(self, settings: Settings, space: Space) -> None:
         """The map read again (a broken one leaves the old in place); MIDI that was off
         for a broken map starts now. The ports and the API change when jamd restarts."""
         if not settings.midi.enabled:
             return
         if self.midi is None:
-            recall = self.osc.recall if self.osc is not None else None
-            self.midi = start_midi(settings, space, self.submit, recall)
-            if self.osc is not None and self.midi is not None:
-                self.osc.learn = self.midi.learn
+            self._start_midi(settings, space)
             return
         try:
-            midi_map = load_map(settings.midi.map or default_map_path(), space)
+            midi_map = load_map(map_path(settings), space)
         except MapError as error:
             log.error("reload: the MIDI map keeps its old version: %s", error)
             return

@@ -758,13 +758,12 @@ class Conductor:
         return patch
 
     def _patch(self, name: str) -> Patch | None:
-        if name not in self._loaded:
-            try:
-                self._loaded[name] = self.patch_library.load(name)
-            except PatchError as error:
-                log.error("patch %s cannot be used, its lane keeps its patch: %s", name, error)
-                return None
-        return self._loaded[name]
+        """Patch ``name``, or None (logged) if it cannot be played: its lane keeps its own."""
+        try:
+            return self._checked_patch(name)
+        except CommandError as error:
+            log.error("patch %s cannot be used, its lane keeps its patch: %s", name, error)
+            return None
 
     def _prepare_kits(self, style: Style) -> None:
         """Let the engine synthesize the genre's kits early: a kit's first use costs 0.2 s."""

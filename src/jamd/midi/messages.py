@@ -90,6 +90,11 @@ class ParserStats:
     undefined: int = 0  # status bytes MIDI leaves undefined (F4, F5, F9, FD)
     ignored: int = 0  # whole messages jamd has no use for (MTC, song select, tune request)
 
+    @property
+    def garbage(self) -> int:
+        """What was no MIDI at all: stray data, messages cut short, undefined status bytes."""
+        return self.stray + self.cut_short + self.undefined
+
 
 @dataclass(slots=True)
 class MidiParser:

@@ -135,12 +135,10 @@ class MidiService:
     def received(self, port: str, data: bytes, delta: float) -> None:  # noqa: ARG002
         """Bytes from ``port`` (on the loop's thread); the delta is for the clock, later."""
         parser = self._parsers.setdefault(port, MidiParser())
-        before = parser.stats
-        garbage = before.stray + before.cut_short + before.undefined
+        garbage = parser.stats.garbage
         messages = parser.feed(data)
-        after = parser.stats
-        if after.stray + after.cut_short + after.undefined > garbage:
-            self.stats.garbage += after.stray + after.cut_short + after.undefined - garbage
+        if parser.stats.garbage > garbage:
+            self.stats.garbage += parser.stats.garbage - garbage
             self._log("garbage", "MIDI from %s: bytes that are no MIDI, ignored", port)
         self.stats.messages += len(messages)
         for message in messages:
