@@ -9,6 +9,7 @@ from band import SR, TICK, MakeBand
 
 from jamd.compose import Part
 from jamd.engine.interface import Fader
+from jamd.engine.notes import Note
 from jamd.live.commands import (
     Boundary,
     CommandError,
@@ -257,6 +258,103 @@ def test_a_held_chord_plays_until_released(make_band: MakeBand) -> None:
     assert band.session.chord_hold is None
 
 
+D_MINOR_7 = {2, 5, 9, 0, 4}  # D F A C (and the ninth a coloured voicing may add)
+
+
+def _heard(notes: list[Note], before: int) -> list[tuple[str, int, int, float]]:
+    """The notes started before sample ``before``, cut there (as a release there cuts them)."""
+    return [(n.track, n.start, min(n.end, before), n.pitch) for n in notes if n.start < before]
+
+
+def test_a_chord_on_the_beat_lands_on_the_next_beat_inside_the_bar(make_band: MakeBand) -> None:
+    band = make_band("pop")
+    band.run_to(band.beat_sample(36.5))  # a verse bar (beats 36..39) on Am
+    planned = band.engine.transcript.notes()
+    outcome = band.apply(SetChord("Dm7", Boundary.BEAT))
+    beat = START + 37 * BEAT
+    assert (outcome.at, outcome.bar, outcome.beat) == (beat, 9, 37)
+    assert outcome.detail == "chord Dm7 on beat 2 of bar 10 (verse)"
+    band.run_to(beat - 1)
+    assert (band.session.chord, band.session.bar) == ("Am", 9)
+    band.run_to(beat)
+    assert (band.session.chord, band.session.bar) == ("Dm7", 9)  # the bar keeps its number
+    band.run_to(band.beat_sample(44))
+    played = band.engine.transcript.notes()
+    assert _heard(played, beat) == _heard(planned, beat)  # what was heard stays as it was
+    bar_end = START + 40 * BEAT
+    pitched = [n for n in played if beat <= n.start < bar_end and n.track in ("bass", "keys")]
+    assert {n.pitch % 12 for n in pitched} <= D_MINOR_7
+    # the bass and keys held across the beat strike the new chord on it, for what is left
+    struck = [n for n in pitched if n.start == beat]
+    assert {n.track for n in struck} == {"bass", "keys"}
+    assert {n.end for n in struck if n.track == "keys"} == {START + 38 * BEAT}
+    drums = [(n.start, n.pitch) for n in planned if n.track == "drums" and beat <= n.start]
+    assert [(n.start, n.pitch) for n in band.notes() if beat <= n.start < bar_end] == [
+        hit for hit in drums if hit[0] < bar_end
+    ]  # the drums go on as planned: no hit struck again on the beat
+    assert {n.pitch % 12 for n in band.notes("keys") if n.start >= bar_end} <= D_MINOR_7
+    numbers = [bar.number for bar in band.conductor.planned]
+    assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))
+    assert {bar.chord for bar in band.conductor.planned} == {"Dm7"}
+
+
+def test_a_chord_on_the_bar_leaves_the_rest_of_the_bar_as_planned(make_band: MakeBand) -> None:
+    band = make_band("pop")
+    band.run_to(band.beat_sample(36.5))
+    planned = band.engine.transcript.notes()
+    bar_line = START + 40 * BEAT
+    outcome = band.apply(SetChord("Dm7"))
+    assert (outcome.at, outcome.bar, outcome.beat) == (bar_line, 10, 40)
+    band.run_to(bar_line - 1)
+    assert band.session.chord == "Am"
+    band.run_to(band.beat_sample(44))
+    assert band.session.chord == "Dm7"
+    played = band.engine.transcript.notes()
+    assert _heard(played, bar_line) == _heard(planned, bar_line)
+    keys = [n for n in played if n.track == "keys" and n.start >= bar_line]
+    assert keys
+    assert {n.pitch % 12 for n in keys} <= D_MINOR_7
+
+
+def test_a_chord_on_the_beat_that_is_a_bar_line_is_the_bar_s_change(make_band: MakeBand) -> None:
+    band = make_band("pop")
+    band.run_to(band.beat_sample(39.5))
+    outcome = band.apply(SetChord("Dm7", Boundary.BEAT))
+    assert (outcome.at, outcome.bar, outcome.beat) == (START + 40 * BEAT, 10, 40)
+    assert all(bar.chord_changes == () for bar in band.conductor.planned)
+
+
+def test_chords_on_successive_beats_each_show_from_their_own_beat(make_band: MakeBand) -> None:
+    band = make_band("pop")
+    band.run_to(band.beat_sample(36.5))
+    band.apply(SetChord("Dm7", Boundary.BEAT))  # beat 37
+    band.run_to(band.beat_sample(37.5))
+    band.apply(SetChord("G7", Boundary.BEAT))  # beat 38
+    band.run_to(band.beat_sample(38.5))
+    assert band.session.chord == "G7"
+    band.apply(SetChord(None, Boundary.BEAT))  # beat 39: the song's own again
+    band.run_to(band.beat_sample(39.5))
+    assert (band.session.chord, band.session.chord_hold) == ("Am", None)
+    bar = next(bar for bar in band.conductor.planned if bar.number == 9)
+    assert bar.chord_changes == ((37.0, "Dm7"), (38.0, "G7"), (39.0, "Am"))
+    assert [bar.chord_at(beat) for beat in (36, 37, 38, 39)] == ["Am", "Dm7", "G7", "Am"]
+    g7 = {7, 11, 2, 5}
+    keys = [n for n in band.notes("keys") if START + 38 * BEAT <= n.start < START + 39 * BEAT]
+    assert keys
+    assert {n.pitch % 12 for n in keys} <= g7
+
+
+def test_a_chord_on_the_beat_while_stopped_waits_for_the_music(make_band: MakeBand) -> None:
+    band = make_band("pop", autoplay=False)
+    band.run_to(SR)
+    outcome = band.apply(SetChord("ii7", Boundary.BEAT))
+    assert outcome.detail == "chord Dm7 when the music starts"
+    assert band.engine.transcript.of("schedule") == []
+    band.apply(Play())
+    band.run_to(band.engine.clock + 3 * SR)
+    assert {bar.chord for bar in band.conductor.planned if bar.song_bar is not None} == {"Dm7"}
+
+
 def test_energy_replans_from_the_next_bar_and_keeps_the_instruments(make_band: MakeBand) -> None:
     band = make_band("pop")
     band.run_to(band.beat_sample(13))
@@ -316,6 +414,7 @@ def test_the_same_commands_at_the_same_times_give_the_same_transcript(
             (9.1, NextSection()),
             (14.7, SetChord("ii7")),
             (19.2, Fill()),
+            (22.4, SetChord("V7", Boundary.BEAT)),
             (25.5, Regenerate(seed=5)),
         ]:
             band.run_to(band.beat_sample(beat))

@@ -65,6 +65,8 @@ def test_every_command_has_a_boundary_and_says_what_is_allowed() -> None:
         "seed must be a whole number, got 1.5": lambda: Regenerate(1.5),  # type: ignore[arg-type]
         "section must be a name such as 'chorus', got ''": lambda: GotoSection(""),
         "genre must be a name such as 'jazz', got ''": lambda: SetGenre(""),
+        "chord boundary must be beat or bar, got 'now'": lambda: SetChord("V7", Boundary.NOW),
+        "chord boundary must be beat or bar, got 'section'": lambda: SetChord("V7", "section"),  # type: ignore[arg-type]
     }
     for message, make in problems.items():
         with pytest.raises(CommandError) as caught:
@@ -84,6 +86,8 @@ def test_commands_are_values_and_controls_name_what_they_move() -> None:
     assert GotoSection("  Chorus   2 ").name == "chorus 2"
     assert SetChord("ii7").chord == "ii7"
     assert SetChord(None).chord is None
+    assert SetChord("ii7") == SetChord("ii7", Boundary.BAR)  # a chord lands on the bar
+    assert SetChord("ii7", "beat").at is Boundary.BEAT  # type: ignore[arg-type]
 
 
 def test_tap_tempo_takes_the_median_interval_and_starts_again_after_a_pause() -> None:

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from jamd.live.commands import (
+    Boundary,
     Command,
     Fill,
     Regenerate,
@@ -94,6 +95,22 @@ def test_a_split_without_hold_gives_the_song_its_chords_back_when_the_keys_go_up
     assert band.play(NoteOff(0, 33), NoteOff(0, 36), NoteOff(0, 40)) == [SetChord(None)]
 
 
+def test_a_split_that_follows_the_beat_sends_each_chord_for_the_next_beat() -> None:
+    default = load_map(DEFAULT, SPACE)
+    assert default.split is not None
+    assert default.split.follow == "bar"
+    beat = default.split.model_copy(update={"follow": "beat", "hold": False})
+    band = Band(default.model_copy(update={"split": beat}))
+    assert band.play(NoteOn(0, 38, 90), NoteOn(0, 41, 90), NoteOn(0, 45, 90)) == [
+        SetChord("D", Boundary.BEAT),
+        SetChord("Dm", Boundary.BEAT),
+    ]
+    assert band.play(NoteOff(0, 38), NoteOff(0, 41), NoteOff(0, 45)) == [
+        SetChord(None, Boundary.BEAT)
+    ]
+    assert band.refused == []
+
+
 def test_curves_bend_the_range_and_one_cc_drives_several_targets() -> None:
     linear, exponential, log = (
         CcMap(control=1, target="/jamd/mood", curve=curve)
@@ -129,6 +146,7 @@ def test_a_value_the_target_refuses_is_reported_and_changes_nothing() -> None:
         ("[[note]]\nnote = 'H2'\ntarget = '/jamd/play'\n", "cannot read note 'H2'"),
         ("[[cc]]\ncontrol = 7\ntarget = '/jamd/mood'\ncurve = 'cubic'\n", "curve"),
         ("[splitt]\n", "splitt: unknown key"),
+        ("[split]\nfollow = 'now'\n", "split.follow: input should be 'bar' or 'beat', got 'now'"),
         ("[[cc]\n", "cannot be read"),
     ],
 )

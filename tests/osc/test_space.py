@@ -11,6 +11,7 @@ from pythonosc.osc_packet import OscPacket
 
 from jamd.live.commands import (
     PARTS,
+    Boundary,
     Fill,
     GotoSection,
     Play,
@@ -55,6 +56,9 @@ SPACE = Space(GENRES, {"bass": ("bass/808", "bass/finger")})
         ("/jamd/track/bass/patch", ("",), SetPatch("bass", None)),
         ("/jamd/chord", ("Dm7",), SetChord("Dm7")),
         ("/jamd/chord", ("",), SetChord(None)),
+        ("/jamd/chord", ("Dm7", "beat"), SetChord("Dm7", Boundary.BEAT)),
+        ("/jamd/chord", ("Dm7", "bar"), SetChord("Dm7")),
+        ("/jamd/chord", ("", "beat"), SetChord(None, Boundary.BEAT)),
         ("/jamd/track/bass/volume", (1.0,), SetLevel("bass", 6.0)),
         ("/jamd/track/bass/db", (-3.0,), SetLevel("bass", -3.0)),
         ("/jamd/track/keys/pan", (0.0,), SetPan("keys", -1.0)),
@@ -85,6 +89,12 @@ def test_a_message_becomes_its_command(
         ("/jamd/tempi", (120.0,), "unknown address; did you mean /jamd/tempo?"),
         ("/jamd/track/bas/volume", (0.5,), "did you mean /jamd/track/bass/volume?"),
         ("/jamd/bar", (3,), "state only: jamd sends it, it takes nothing"),
+        ("/jamd/chord", ("Dm7", "now"), "the second argument must be beat or bar, got a string"),
+        ("/jamd/chord", ("Dm7", 1), "the second argument must be beat or bar, got an int 1"),
+        ("/jamd/chord", ("Dm7", "beat", 1), "then optionally beat or bar, got 3 arguments"),
+        ("/jamd/chord", (), "takes a chord symbol or numeral"),
+        ("/jamd/chord", (7, "beat"), "got an int 7"),
+        ("/jamd/chord", ("H7", "beat"), "chord must be a symbol (C, Dm7, F#7, Bb/D)"),
     ],
 )
 def test_a_bad_message_is_an_error_that_says_what_the_address_takes(

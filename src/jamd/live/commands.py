@@ -121,17 +121,27 @@ class SetKey(Command):
         return cls(parse_key(text))
 
 
+CHORD_BOUNDARIES = (Boundary.BEAT, Boundary.BAR)
+
+
 @dataclass(frozen=True, slots=True)
 class SetChord(Command):
-    """Hold a chord from the next bar, as a symbol (``Dm7``) or a numeral of the key (``ii7``),
-    until another chord or ``None`` (back to the song's own changes)."""
+    """Hold a chord from the next bar (or, ``at=Boundary.BEAT``, the next beat: a performer's
+    left hand), as a symbol (``Dm7``) or a numeral of the key (``ii7``), until another chord or
+    ``None`` (back to the song's own changes)."""
 
     chord: str | None
+    at: Boundary = Boundary.BAR
     boundary: ClassVar[Boundary] = Boundary.BAR
 
     def __post_init__(self) -> None:
         if self.chord is not None:
             parse_held_chord(self.chord, parse_key("C"))  # the form; the key comes at the bar
+        if not isinstance(self.at, str) or self.at not in CHORD_BOUNDARIES:
+            shown = repr(str(self.at)) if isinstance(self.at, str) else repr(self.at)
+            allowed = " or ".join(CHORD_BOUNDARIES)
+            raise CommandError(f"chord boundary must be {allowed}, got {shown}")
+        object.__setattr__(self, "at", Boundary(self.at))
 
 
 def parse_held_chord(text: str, key: Key) -> Chord:

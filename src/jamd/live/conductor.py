@@ -144,6 +144,7 @@ class PlannedBar:
     events: tuple[NoteEvent, ...]  # beats from the transport's start
     before: Cursor
     patches: Mapping[str, Patch]  # what each lane plays during the bar
+    chord_changes: tuple[tuple[float, str], ...] = ()  # chords taken on a beat inside the bar
 
     @property
     def end_beat(self) -> float:
@@ -162,6 +163,14 @@ class PlannedBar:
         if self.before.hold is not None:
             return self.before.hold.symbol
         return self.song.plan.chords[self.song_bar].symbol
+
+    def chord_at(self, beat: float) -> str:
+        """The chord at ``beat``: the bar's own until a chord taken on a beat inside it."""
+        chord = self.chord
+        for changed_at, changed in self.chord_changes:
+            if beat >= changed_at:
+                chord = changed
+        return chord
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,6 +341,8 @@ class Conductor:
         boundary = command.boundary
         if isinstance(command, SetGenre):
             boundary = self.settings.genre_change
+        if isinstance(command, SetChord):
+            boundary = command.at
         if not self.playing:
             if isinstance(command, Ending):
                 return Outcome(command, position, detail="already stopped")
@@ -340,6 +351,8 @@ class Conductor:
             self._resume = change(self._resume or self._start_cursor())
             self._song = self._resume.song
             return Outcome(command, position, detail=f"{description} when the music starts")
+        if boundary is Boundary.BEAT:
+            return self._at_beat(command, change, description, position)
         return self._at_boundary(command, boundary, change, description, position)
 
     def _change_for(self, command: Command) -> tuple[Callable[[Cursor], Cursor], str]:
@@ -418,6 +431,64 @@ class Conductor:
         where = "the next section" if boundary is Boundary.SECTION else f"bar {after + 1}"
         self._publish_pending()
         return Outcome(command, earliest, after, None, f"{description} at {where}")
+
+    def _at_beat(
+        self,
+        command: Command,
+        change: Callable[[Cursor], Cursor],
+        description: str,
+        position: int,
+    ) -> Outcome:
+        """A change on the next beat (a performer's chord): on a bar line it is the bar's
+        change; inside a bar, the bar is composed again with the change and plays it from that
+        beat (what was held across the beat strikes again there), keeping its number and what
+        played before the beat; the bars after it are planned again with the change."""
+        assert self._map is not None
+        earliest = position + self.engine.lead
+        beat = math.ceil(self._map.beat_at(earliest) - 1e-9)
+        index = next(
+            (i for i, bar in enumerate(self._bars) if bar.start_beat <= beat < bar.end_beat),
+            None,
+        )
+        if index is None or self._bars[index].start_beat == beat:
+            return self._at_boundary(command, Boundary.BAR, change, description, position)
+        bar = self._bars[index]
+        if bar.song_bar is None:  # a count-in has no chord: the song's first bar takes it
+            return self._at_boundary(command, Boundary.BAR, change, description, position)
+        at = round(self._map.sample_at(beat))
+        self.engine.release(at)
+        cursor = change(replace(bar.before, restrike=True))
+        events, state = _bar_events(cursor, bar.start_beat)
+        struck = tuple(
+            _until_beat(_from_beat(event, beat), bar.end_beat)
+            for event in events
+            if event.end > beat and (event.start >= beat or event.part is not Part.DRUMS)
+        )  # a drum hit sounding across the beat is no chord to strike again; the bars after
+        # are planned again from their first beat, so what this one holds strikes again there
+        heard = tuple(_until_beat(event, beat) for event in bar.events if event.start < beat)
+        chord = replace(bar, before=cursor).chord
+        changes = tuple(c for c in bar.chord_changes if c[0] < beat)
+        self._bars[index] = replace(
+            bar, events=heard + struck, chord_changes=(*changes, (float(beat), chord))
+        )
+        notes = self._notes(struck)
+        if notes:
+            self.engine.schedule(notes)
+
+        def carried(following: Cursor) -> Cursor:
+            """The change, and the voicings the bar now ends on, for the bars after it."""
+            if following.song is cursor.song:
+                following = replace(following, state=state)
+            return change(following)
+
+        if index + 1 < len(self._bars):
+            self._replan_from(index + 1, carried)
+        elif self._cursor is not None:
+            self._cursor = carried(replace(self._cursor, restrike=True))
+            self._plan_ahead(self._position)
+        in_bar = beat - bar.start_beat + 1
+        detail = f"{description} on beat {in_bar:g} of bar {bar.number + 1} ({bar.label})"
+        return Outcome(command, at, bar.number, float(beat), detail)
 
     def _mix(self, command: Command, now: int, part: str, **changes: object) -> Outcome:
         """One part's strip moves: only its fader is sent (a flood of moves stays small)."""
@@ -648,19 +719,7 @@ class Conductor:
                 number, start_beat, plan.beats_per_bar, song, None, events, cursor, song.patches
             )
             return bar, replace(cursor, bar=cursor.bar + 1, fill=False, restrike=False)
-        held = _held(plan, cursor.hold, cursor.bar)
-        composed, state = compose_bar(
-            held,
-            song.style,
-            song.arrangement,
-            cursor.bar,
-            cursor.state,
-            seed=song.seed,
-            fill=cursor.fill,
-            restrike=cursor.restrike,
-        )
-        offset = start_beat - plan.bar_start(cursor.bar)
-        events = tuple(replace(event, start=event.start + offset) for event in composed)
+        events, state = _bar_events(cursor, start_beat)
         bar = PlannedBar(
             number, start_beat, plan.beats_per_bar, song, cursor.bar, events, cursor, song.patches
         )
@@ -877,7 +936,7 @@ class Conductor:
                 section=now.label,
                 bar=(now.song_bar + 1) if now.song_bar is not None else 0,
                 bars=now.song.plan.total_bars,
-                chord=now.chord,
+                chord=self._chord_playing(now),
                 patches=_patch_names(now.song),
             )
         if not self.playing:
@@ -895,6 +954,11 @@ class Conductor:
         if old != session:
             for listener in list(self.listeners):
                 listener(old, session)
+
+    def _chord_playing(self, bar: PlannedBar) -> str:
+        """The chord ``bar`` plays at the clock (a chord taken on a beat shows from that beat)."""
+        assert self._map is not None
+        return bar.chord_at(self._map.beat_at(self._position) + 1e-9)
 
     def beat_in_bar(self, position: int) -> float | None:
         """Where ``position`` falls in the bar playing, in beats from its start (0 on the bar
@@ -930,6 +994,39 @@ def _held(plan: SongPlan, hold: Chord | None, bar: int) -> SongPlan:
     chords = list(plan.chords)
     chords[bar:] = [BarChord(hold.symbol, hold)] * (len(chords) - bar)
     return dataclasses.replace(plan, chords=tuple(chords))
+
+
+def _bar_events(cursor: Cursor, start_beat: float) -> tuple[tuple[NoteEvent, ...], BarState]:
+    """The song bar ``cursor`` points at, composed (beats from ``start_beat``, where it plays
+    in the transport), and the composer's state after it."""
+    song = cursor.song
+    plan = song.plan
+    composed, state = compose_bar(
+        _held(plan, cursor.hold, cursor.bar),
+        song.style,
+        song.arrangement,
+        cursor.bar,
+        cursor.state,
+        seed=song.seed,
+        fill=cursor.fill,
+        restrike=cursor.restrike,
+    )
+    offset = start_beat - plan.bar_start(cursor.bar)
+    return tuple(replace(event, start=event.start + offset) for event in composed), state
+
+
+def _from_beat(event: NoteEvent, beat: float) -> NoteEvent:
+    """``event`` as it sounds from ``beat`` on: struck there if it started before."""
+    if event.start >= beat:
+        return event
+    return replace(event, start=float(beat), length=event.end - beat)
+
+
+def _until_beat(event: NoteEvent, beat: float) -> NoteEvent:
+    """``event`` cut at ``beat``, as the engine's release there cuts it."""
+    if event.end <= beat:
+        return event
+    return replace(event, length=beat - event.start)
 
 
 def _updated(session: Session, **now: object) -> Session:

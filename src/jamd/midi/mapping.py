@@ -10,7 +10,8 @@ messages into the OSC space's commands:
 - ``[[note]]``: a note or pad sends its target (with ``args``) when struck.
 - ``[program]``: a program change recalls the genre or preset at that number.
 - ``[split]``: notes below ``below`` on its channel are a left hand whose chord the band plays
-  (``/jamd/chord``), arranger style; ``hold`` keeps the last chord when the keys are let go.
+  (``/jamd/chord``), arranger style, from the next bar or beat (``follow``); ``hold`` keeps the
+  last chord when the keys are let go.
 """
 
 import math
@@ -81,6 +82,7 @@ class SplitMap(_Model):
     below: Data = 48  # C3: the left hand plays under it
     channel: Channel | None = None
     hold: bool = True  # the chord stays when the keys are let go
+    follow: Literal["bar", "beat"] = "bar"  # the band takes a new chord on the next bar or beat
 
     _number = field_validator("below", mode="before")(_note_number)
 
@@ -209,9 +211,10 @@ class Surface:
             self._send_chord(chord.symbol)
 
     def _send_chord(self, symbol: str) -> None:
-        if symbol != self._chord:
+        split = self.map.split
+        if symbol != self._chord and split is not None:
             self._chord = symbol
-            self._send("/jamd/chord", (symbol,), "the split")
+            self._send("/jamd/chord", (symbol, split.follow), "the split")
 
     def _program(self, channel: int, program: int) -> None:
         recall = self.map.program

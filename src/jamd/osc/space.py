@@ -17,8 +17,10 @@ from typing import Any
 from jamd.compose.plan import TEMPO_RANGE
 from jamd.errors import InputError
 from jamd.live.commands import (
+    CHORD_BOUNDARIES,
     MASTER_RANGE,
     PARTS,
+    Boundary,
     Command,
     Continue,
     Ending,
@@ -316,8 +318,18 @@ def _addresses(
         return Regenerate(_seed(args, "a seed (int)"))
 
     def chord(args: Args) -> Command:
-        text = _text(args, "a chord symbol or numeral, or '' for the song's own")
-        return SetChord(text or None)
+        """A chord (``''``: the song's own), then where it lands: ``bar`` (so without one) or
+        ``beat`` (a left hand the band follows at once)."""
+        what = "a chord symbol or numeral ('' for the song's own), then optionally beat or bar"
+        if len(args) not in (1, 2):
+            raise OscError(f"takes {what}, got {len(args)} arguments")
+        text, *rest = args
+        if not isinstance(text, str):
+            raise OscError(f"takes {what}, got {_shown(text)}")
+        at = rest[0] if rest else Boundary.BAR
+        if not isinstance(at, str) or at not in CHORD_BOUNDARIES:
+            raise OscError(f"the second argument must be beat or bar, got {_shown(at)}")
+        return SetChord(text or None, Boundary(at))
 
     table = [
         Address("/jamd/play", "button", "next bar", _button(Play)),
@@ -364,7 +376,12 @@ def _addresses(
             regenerate,
         ),
         Address("/jamd/seed", "int seed 1..2^63-1 (a new song)", "next bar", seed),
-        Address("/jamd/chord", "string chord, '' for the song's own", "next bar", chord),
+        Address(
+            "/jamd/chord",
+            "string chord, '' for the song's own; then optionally 'beat' or 'bar'",
+            "next bar, or next beat with 'beat'",
+            chord,
+        ),
         Address(
             "/jamd/master",
             "float 0..1 (-60..+6 dB)",
