@@ -390,7 +390,7 @@ def recognize_chord(pitches: Iterable[int], key: Key | None = None) -> Chord | N
     classes = frozenset(note % 12 for note in notes)
     if len(classes) == 1:
         return _recognized(bass, "", bass, key)
-    best: tuple[tuple[int, int, int], PitchClass, str, PitchClass] | None = None
+    best: tuple[tuple[int, int, int, int], PitchClass, str, PitchClass] | None = None
     for heard, chord_bass, slash in ((classes, bass, 0), (classes - {bass}, bass, 1)):
         if len(heard) < 2:
             continue
@@ -408,7 +408,12 @@ def recognize_chord(pitches: Iterable[int], key: Key | None = None) -> Chord | N
                 if not slash and (chord_bass - root) % 12 not in _CHORD_TONES[suffix]:
                     continue  # a 9th in the bass reads as a slash chord: C/D, not Cadd9/D
                 inversion = 0 if root == chord_bass else 1
-                score = (slash, omitted + inversion, rank)
+                score = (
+                    slash,
+                    omitted,
+                    inversion,
+                    rank,
+                )  # a whole chord before one short of its fifth
                 if best is None or score < best[0]:
                     best = (score, root, suffix, chord_bass)
     if best is None:
