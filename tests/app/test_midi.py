@@ -1,8 +1,9 @@
-"""MIDI in against the running daemon, over real JACK MIDI (``jackd -d dummy``).
+"""MIDI in and out against the running daemon and its ports, over real JACK MIDI
+(``jackd -d dummy``).
 
-The controllers are JACK clients of the test's own (python-rtmidi, which jamd does not use to
-send): one plays into jamd's virtual input, another appears as a port jamd opens by name,
-goes away and comes back.
+The controllers and synths are JACK clients of the test's own (python-rtmidi, apart from
+jamd's): one plays into jamd's virtual input, others appear as ports jamd opens by name, go
+away and come back.
 """
 
 import asyncio
@@ -19,6 +20,7 @@ from helpers import click_overrides, click_settings, playing, until
 
 from jamd.app.daemon import Daemon
 from jamd.live.commands import Stop
+from jamd.midi.ports import MidiInputs, MidiOutputs
 from jamd.settings import load_settings
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -219,16 +221,37 @@ def test_sighup_reads_the_map_again_and_a_broken_one_keeps_the_old(
 
 
 class Listener:
-    """A JACK MIDI input of the test's own, connected to jamd's output, keeping what comes."""
+    """A JACK MIDI input of the test's own, keeping what comes: connected to jamd's output, or
+    a virtual port jamd may open by name. Polled, never called back: RtMidi calls Python from
+    JACK's thread, and a port closed while a message is on its way there hangs or crashes."""
 
-    def __init__(self) -> None:
-        self.port = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, "test-listener")
+    def __init__(self, name: str = "test-listener") -> None:
+        self.port = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name)
         self.port.ignore_types(sysex=True, timing=True, active_sense=True)
+        self._received: list[list[int]] = []
+
+    def to_jamd(self) -> "Listener":
         ports = self.port.get_ports()
         index = next(i for i, port in enumerate(ports) if port.endswith(":jamd out"))
-        self.received: list[list[int]] = []
-        self.port.set_callback(lambda event, _: self.received.append(event[0]))
         self.port.open_port(index)
+        return self
+
+    def virtual(self, port: str) -> "Listener":
+        self.port.open_virtual_port(port)
+        return self
+
+    def sources(self) -> list[str]:
+        """The JACK MIDI ports that send, as RtMidi names them. Asked of this client, never of
+        one opened for the look: clients that come and go while a port closes can crash JACK's
+        client library (a race, jackaudio/jack2#216)."""
+        return list(self.port.get_ports())
+
+    @property
+    def received(self) -> list[list[int]]:
+        """Everything that came, to now."""
+        while (event := self.port.get_message()) is not None:
+            self._received.append(event[0])
+        return self._received
 
     def close(self) -> None:
         self.port.close_port()
@@ -256,7 +279,7 @@ def test_the_parts_play_out_on_their_channels_and_stop_leaves_no_note_sounding(
         daemon = _daemon(on_jack, **{"music.genre": "pop"})
         async with playing(daemon):
             assert daemon.midi_out is not None
-            listener = Listener()
+            listener = Listener().to_jamd()
             try:
                 await until(lambda: len(listener.received) >= 40, seconds=20)
                 channels = {m[0] & 0x0F for m in listener.received if m[0] & 0xF0 == 0x90}
@@ -354,3 +377,90 @@ def test_jamd_midi_learn_maps_the_next_control_moved_and_saves_it(
 
     asyncio.run(perform())
     asyncio.run(restart())
+
+
+def synth(name: str) -> Listener:
+    """A synth of the test's own: a JACK MIDI input ``NAME:in`` jamd may open by name."""
+    return Listener(name).virtual("in")
+
+
+def test_an_output_that_appears_later_is_opened_and_again_after_it_comes_back(
+    on_jack: str,
+) -> None:
+    async def perform() -> None:
+        outputs = MidiOutputs("jack", ["synth*"], virtual="", client="jamd-test-out", rescan=0.2)
+        outputs.start()
+        other = synth("keys")  # matches no pattern
+        try:
+            assert outputs.opened == {}
+            for turn in (1, 2):
+                plugged = synth("synth")
+                try:
+                    await until(lambda: list(outputs.opened) == ["synth:in"])
+                    outputs.send(bytes((0x90, 60 + turn, 100)))
+                    await until(lambda p=plugged, t=turn: p.received == [[0x90, 60 + t, 100]])
+                finally:
+                    plugged.close()  # unplugged
+                await until(lambda t=turn: outputs.went_away == t)
+                assert outputs.opened == {}
+                assert not any(name.endswith(":to synth:in") for name in other.sources())
+            assert other.received == []
+            assert outputs.errors == 0
+        finally:
+            other.close()
+            outputs.close()
+
+    asyncio.run(perform())
+
+
+def test_jamds_own_ports_are_never_opened_even_by_a_pattern_taking_every_port(
+    on_jack: str,
+) -> None:
+    async def perform() -> None:
+        client = "jamd-test-own"
+        keys, own = Controller("own-keys").virtual("out"), synth("own-synth")
+        probe = Listener("test-probe")
+        outputs = MidiOutputs("jack", ["*"], virtual="jamd out", client=client, rescan=0.2)
+        inputs = MidiInputs(
+            "jack", ["*"], lambda *_: None, virtual="jamd in", client=client, rescan=0.2
+        )
+        try:
+            outputs.start()  # opens "to own-synth:in", a port the inputs could take
+            inputs.start()  # opens "from own-keys:out", a port the outputs could take
+            outputs.scan()
+            assert set(outputs.opened) == {"own-synth:in"}  # not jamd in, nor from own-keys
+            assert set(inputs.opened) == {"own-keys:out"}  # not jamd out, nor to own-synth
+        finally:
+            inputs.close()
+            outputs.close()
+            keys.close()
+            own.close()
+        try:
+            assert not any(name.startswith(client) for name in probe.sources())
+        finally:
+            probe.close()
+
+    asyncio.run(perform())
+
+
+def test_a_synth_plugged_in_later_plays_the_parts_and_again_after_it_comes_back(
+    on_jack: str,
+) -> None:
+    async def perform() -> None:
+        settings = {"midi.outputs": ["synth*"], "music.genre": "pop"}
+        probe = Listener("test-probe")
+        try:
+            async with playing(_daemon(on_jack, **settings)) as daemon:
+                assert daemon.midi_out is not None
+                for _ in range(2):
+                    plugged = synth("synth")
+                    try:
+                        await until(lambda p=plugged: len(p.received) >= 10, seconds=20)
+                    finally:
+                        plugged.close()  # unplugged: jamd's port to it is closed
+                    await until(lambda: not any(":to synth:in" in n for n in probe.sources()))
+            assert not any(name.startswith("jamd-inproc-midi") for name in probe.sources())
+        finally:
+            probe.close()
+
+    asyncio.run(perform())

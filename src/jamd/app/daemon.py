@@ -84,19 +84,21 @@ def start_midi_out(settings: Settings, engine: Engine) -> MidiSender | None:
     midi = settings.midi
     if midi.api == "jack":
         use_jack_server(settings.audio.jack_server)
+    outputs = MidiOutputs(
+        midi.api,
+        midi.outputs,
+        virtual=midi.virtual_output,
+        client=f"{settings.audio.jack_client}-midi",
+        rescan=midi.rescan_seconds,
+    )
     try:
-        outputs = MidiOutputs(
-            midi.api,
-            midi.outputs,
-            virtual=midi.virtual_output,
-            client=f"{settings.audio.jack_client}-midi",
-        )
+        outputs.start()  # and rescans on the loop until closed
     except MidiUnavailable as error:
         log.warning("MIDI out is off: %s", error)
         return None
     channels = midi.channels.model_dump()
     sender = MidiSender(outputs.send, engine.position, engine.sample_rate, channels)
-    sender.closed.append(outputs.close)
+    sender.closed.append(outputs.close)  # once the thread that sends has stopped
     return sender
 
 
