@@ -75,6 +75,7 @@ bench-live: $(STAMP) system-packages
 bench-osc: $(STAMP) system-packages
 	$(PY) bench/osc.py
 
+# MIDI figures (docs/performance.md): CC latency, clock following, the sent clock; ~5 minutes.
 bench-midi: $(STAMP) system-packages
 	$(PY) bench/midi.py
 

@@ -3,7 +3,8 @@
 - A skipped test fails the run (CI must run every test).
 - ``jack_server``: a private JACK server (``jackd --no-realtime -d dummy``, 48 kHz, 256 frames)
   under a name of its own, started once for the run and stopped at its end. Missing ``jackd``
-  is a failure, not a skip: ``make test`` installs jackd2 when run as root.
+  is a failure, not a skip: ``make test`` installs jackd2 when run as root. ``on_jack``
+  points the test's own JACK clients (python-rtmidi, JACK-Client) and the daemon's at it.
 - Every ``jamd run`` the suite starts listens for OSC on a free port (``JAMD_OSC__PORT=0``),
   so daemons never collide with each other or with a jamd already on port 9000; their
   presets go to a temporary directory (``JAMD_PATHS__PRESETS``).
@@ -92,3 +93,17 @@ def _wait_for_server(name: str, server: subprocess.Popen[bytes], log: Path) -> N
             return
         time.sleep(0.1)
     pytest.fail(f"jackd did not start within 20 s: {log.read_text(errors='replace')}")
+
+
+@pytest.fixture
+def on_jack(jack_server: str) -> Iterator[str]:
+    """RtMidi's clients, the test's and the daemon's, on the private server."""
+    saved = {name: os.environ.get(name) for name in ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")}
+    os.environ["JACK_DEFAULT_SERVER"] = jack_server
+    os.environ["JACK_NO_START_SERVER"] = "1"
+    yield jack_server
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value

@@ -90,6 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--midi-api", choices=("alsa", "jack"), help="MIDI through ALSA or JACK (midi.api)"
     )
+    run.add_argument(
+        "--clock",
+        choices=("internal", "follow", "send", "follow-and-send"),
+        help="MIDI clock: keep jamd's own, follow a master, send jamd's, or both (midi.clock)",
+    )
     music = run.add_argument_group("music (where it starts; all can change live)")
     music.add_argument("--genre", help="music.genre")
     music.add_argument("--key", help="music.key, e.g. F#m")
@@ -251,6 +256,7 @@ _FLAGS = {
     "osc_host": "osc.host",
     "osc_port": "osc.port",
     "midi_api": "midi.api",
+    "clock": "midi.clock",
     "genre": "music.genre",
     "key": "music.key",
     "tempo": "music.tempo",

@@ -140,6 +140,20 @@ class Midi(_Section):
     virtual_output: str = "jamd out"  # the parts' notes out; "": none
     outputs: tuple[str, ...] = ()  # port name patterns the parts' notes also go to
     channels: MidiChannels = MidiChannels()
+    # MIDI clock (docs/midi.md): internal (jamd keeps its own time, sends none), follow (a
+    # master's clock on any input), send (jamd's clock on its outputs), or both
+    clock: Literal["internal", "follow", "send", "follow-and-send"] = "internal"
+    # how far jamd's beats trail the master's when following; None: as little as the engine
+    # allows (its lead and 20 ms)
+    clock_delay_ms: Annotated[float, Field(ge=0, le=1000)] | None = None
+
+    @property
+    def follows_clock(self) -> bool:
+        return self.clock in ("follow", "follow-and-send")
+
+    @property
+    def sends_clock(self) -> bool:
+        return self.clock in ("send", "follow-and-send")
 
 
 class Log(_Section):

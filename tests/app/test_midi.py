@@ -10,11 +10,9 @@ import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import rtmidi
 from helpers import click_overrides, click_settings, playing, until
 
@@ -24,20 +22,6 @@ from jamd.midi.ports import MidiInputs, MidiOutputs
 from jamd.settings import load_settings
 
 REPOSITORY = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def on_jack(jack_server: str) -> Iterator[str]:
-    """RtMidi's clients, the test's and the daemon's, on the private server."""
-    saved = {name: os.environ.get(name) for name in ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")}
-    os.environ["JACK_DEFAULT_SERVER"] = jack_server
-    os.environ["JACK_NO_START_SERVER"] = "1"
-    yield jack_server
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
 
 
 # the test's controllers connect to jamd in; a pattern opening their ports as well would

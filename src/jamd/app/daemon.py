@@ -31,6 +31,7 @@ from jamd.app.config import (
 )
 from jamd.app.notify import Notifier
 from jamd.engine.backends import AudioUnavailable
+from jamd.engine.clock import AudioClock
 from jamd.engine.interface import Engine, EngineStats, Recording
 from jamd.engine.patches import PatchLibrary
 from jamd.engine.process import EngineProcess
@@ -50,15 +51,18 @@ from jamd.live.commands import (
     SetPan,
     SetSend,
     SetTempo,
+    Stop,
 )
 from jamd.live.conductor import Conductor, LiveSettings
 from jamd.live.presets import PresetStore
 from jamd.live.session import PartMix, Session
 from jamd.logs import set_level
+from jamd.midi.jackout import JackMidiOut
 from jamd.midi.mapping import MapError, load_map
 from jamd.midi.out import MidiSender, MidiTee
-from jamd.midi.ports import MidiInputs, MidiOutputs, MidiUnavailable, use_jack_server
+from jamd.midi.ports import MidiInputs, MidiOutputs, MidiUnavailable, Received, use_jack_server
 from jamd.midi.service import MidiService, default_map_path
+from jamd.midi.sync import ClockFollow, ClockOut
 from jamd.osc.server import OscServer
 from jamd.osc.space import Space
 from jamd.settings import PARTS, Settings, SettingsError
@@ -80,23 +84,38 @@ class EngineDied(JamdError):
 
 
 def start_midi_out(settings: Settings, engine: Engine) -> MidiSender | None:
-    """The parts' notes out as MIDI, or None (logged) if the API is not there."""
+    """The parts' notes (and the clock) out as MIDI, or None (logged) if the API is not
+    there. Through JACK, a process of its own writes each message on its frame (jackout);
+    through ALSA, RtMidi sends each at its time."""
     midi = settings.midi
-    if midi.api == "jack":
-        use_jack_server(settings.audio.jack_server)
-    outputs = MidiOutputs(
-        midi.api,
-        midi.outputs,
-        virtual=midi.virtual_output,
-        client=f"{settings.audio.jack_client}-midi",
-        rescan=midi.rescan_seconds,
-    )
+    client = f"{settings.audio.jack_client}-midi"
+    channels = midi.channels.model_dump()
     try:
+        if midi.api == "jack":
+            use_jack_server(settings.audio.jack_server)
+            jack_out = JackMidiOut(
+                midi.virtual_output or "out",
+                midi.outputs,
+                client=client,
+                server=settings.audio.jack_server,
+                rescan=midi.rescan_seconds,
+            )
+            sender = MidiSender(
+                jack_out.send, engine.position, engine.sample_rate, channels, early=jack_out.early
+            )
+            sender.closed.append(jack_out.close)
+            return sender
+        outputs = MidiOutputs(
+            midi.api,
+            midi.outputs,
+            virtual=midi.virtual_output,
+            client=client,
+            rescan=midi.rescan_seconds,
+        )
         outputs.start()  # and rescans on the loop until closed
     except MidiUnavailable as error:
         log.warning("MIDI out is off: %s", error)
         return None
-    channels = midi.channels.model_dump()
     sender = MidiSender(outputs.send, engine.position, engine.sample_rate, channels)
     sender.closed.append(outputs.close)  # once the thread that sends has stopped
     return sender
@@ -119,7 +138,7 @@ def start_midi(
     if midi.api == "jack":
         use_jack_server(settings.audio.jack_server)
 
-    def inputs(received: Callable[[str, bytes, float], None]) -> MidiInputs:
+    def inputs(received: Received) -> MidiInputs:
         return MidiInputs(
             midi.api,
             midi.inputs,
@@ -183,12 +202,14 @@ def _part_mix(settings: Settings, part: str) -> PartMix:
 
 def live_settings(settings: Settings) -> LiveSettings:
     live = settings.live
+    following = settings.midi.enabled and settings.midi.follows_clock
     return LiveSettings(
         song_seconds=live.song_minutes * 60.0,
         count_in_bars=live.count_in_bars,
         genre_change=Boundary(live.genre_change),
         after_song=live.after_song,
-        autoplay=live.autoplay,
+        autoplay=live.autoplay and not following,  # following: the master's Start plays
+        tempo_follows=following,
     )
 
 
@@ -218,6 +239,8 @@ class Daemon:
         self.osc_address: tuple[str, int] | None = None
         self.midi: MidiService | None = None
         self.midi_out: MidiSender | None = None
+        self.clock_out: ClockOut | None = None  # jamd's MIDI clock (midi.clock = send)
+        self.clock_follow: ClockFollow | None = None  # a master's (midi.clock = follow)
         self.started = asyncio.Event()  # audio runs and the conductor plays (READY=1)
         self.stopped_at: float | None = None
         self._stopping = False
@@ -273,6 +296,8 @@ class Daemon:
             self.midi_out = start_midi_out(settings, self.engine)
             if self.midi_out is not None:
                 conductor.engine = MidiTee(self.engine, self.midi_out)
+                if settings.midi.sends_clock:
+                    self.clock_out = ClockOut(conductor, self.midi_out.add_system)
         conductor.listeners.append(self._on_session)
         self.conductor = conductor
         conductor.start(self.engine.position(), engine_has=first)
@@ -298,6 +323,9 @@ class Daemon:
             conductor.listeners.append(self.osc.publish)
         if settings.midi.enabled:
             self._start_midi(settings, space)
+            if self.midi is not None and settings.midi.follows_clock:
+                self.clock_follow = self._follow_clock(settings, conductor)
+                self.midi.clock = self.clock_follow
         gc.collect()
         gc.freeze()  # start-up's objects stay put: the collector's passes stay short
         status = self._status_line()
@@ -309,6 +337,23 @@ class Daemon:
             time.monotonic() - began,
             self.engine_description,
             conductor.session.status(),
+        )
+
+    def _follow_clock(self, settings: Settings, conductor: Conductor) -> ClockFollow:
+        engine = self.engine
+        delay = settings.midi.clock_delay_ms
+        early = 0.0
+        if settings.midi.api == "jack":  # RtMidi stamps a JACK cycle's events with its start
+            info = getattr(engine, "info", None)
+            frames = info.buffer_size if info is not None else settings.audio.buffer_size
+            early = frames / 2 / engine.sample_rate
+        return ClockFollow(
+            conductor,
+            AudioClock(engine.position, engine.sample_rate),
+            engine.position,
+            lambda: self._apply(conductor, Stop(), None, engine.position()),
+            delay=None if delay is None else delay / 1000,
+            early=early,
         )
 
     def _engine_process(self, settings: Settings) -> Any:
@@ -394,6 +439,8 @@ class Daemon:
             now = time.monotonic()
             if now >= next_tick:
                 conductor.tick(engine.position())
+                if self.clock_out is not None:
+                    self.clock_out.tick(engine.position())
                 next_tick = now + TICK_SECONDS
                 self._housekeeping(now)
 
@@ -401,19 +448,22 @@ class Daemon:
         self,
         conductor: Conductor,
         command: Command,
-        future: "asyncio.Future[object]",
+        future: "asyncio.Future[object] | None",
         position: int,
     ) -> None:
         try:
+            following = self.clock_follow
+            if isinstance(command, SetTempo) and following is not None and following.leading:
+                raise CommandError(f"the tempo follows the MIDI clock from {following.port}")
             outcome = conductor.apply(command, position)
         except CommandError as error:
             self.errors += 1
             log.debug("refused %s: %s", command, error)
-            if not future.done():
+            if future is not None and not future.done():
                 future.set_exception(error)
                 future.exception()  # nobody may await it; the error is counted and logged
             return
-        if not future.done():
+        if future is not None and not future.done():
             future.set_result(outcome)
 
     def submit(self, command: Command) -> "asyncio.Future[object]":

@@ -276,7 +276,7 @@ class EngineProcess:
         os.close(self._memory)
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Ask Linux to kill this process when the daemon dies, however it dies."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
@@ -291,7 +291,7 @@ realtime) run ahead of ordinary work, where the limits allow it (root, or system
 LimitNICE=-10 in jamd.service); elsewhere it runs at the usual priority."""
 
 
-def _raise_priority() -> None:
+def raise_priority() -> None:
     try:
         os.setpriority(os.PRIO_PROCESS, 0, ENGINE_NICE)
     except OSError as error:
@@ -311,7 +311,7 @@ def _publish(shared: Any, engine: Any, position: int) -> None:
 
 def main(argv: Sequence[str]) -> int:
     """The child's entry point: ``python -m jamd.engine CONNECTION_FD MEMORY_FD``."""
-    _die_with_parent()
+    die_with_parent()
     for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(number, signal.SIG_IGN)
     conn = multiprocessing.connection.Connection(int(argv[0]))
@@ -326,7 +326,7 @@ def main(argv: Sequence[str]) -> int:
         return 0
     configure_logging(log_level)
     sys.setswitchinterval(SWITCH_INTERVAL)
-    _raise_priority()
+    raise_priority()
     try:
         _, (patches,) = conn.recv()  # the lanes' first patches, once the daemon knows them
     except EOFError:

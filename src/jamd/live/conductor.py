@@ -36,7 +36,7 @@ from jamd.compose import (
     count_in,
     plan_song,
 )
-from jamd.compose.plan import BarChord, Section
+from jamd.compose.plan import TEMPO_RANGE, BarChord, Section
 from jamd.engine.interface import Engine
 from jamd.engine.notes import Note
 from jamd.engine.patches import Patch, PatchError, PatchLibrary
@@ -93,6 +93,7 @@ class LiveSettings:
     genre_change: Boundary = Boundary.SECTION
     after_song: str = "next"  # or "stop"
     autoplay: bool = True
+    tempo_follows: bool = False  # a clock sets the tempo: a new genre keeps it
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,9 @@ class _Pending:
 
 
 Listener = Callable[[Session, Session], None]
+TransportListener = Callable[[str, int, float], None]
+"""Hears the transport start, continue and stop: (the kind, its engine sample, the transport's
+beat there); the MIDI clock jamd sends follows it."""
 
 
 class Conductor:
@@ -216,6 +220,7 @@ class Conductor:
         self.session = session
         self._published = session  # what the listeners last heard
         self.listeners: list[Listener] = []
+        self.transport_listeners: list[TransportListener] = []
         self._map: TempoMap | None = None
         self._bars: list[PlannedBar] = []
         self._cursor: Cursor | None = None
@@ -523,8 +528,13 @@ class Conductor:
     def playing(self) -> bool:
         return self._map is not None and (self._cursor is not None or bool(self._bars))
 
-    def _start_at(self, cursor: Cursor, position: int) -> None:
-        start = position + self.engine.lead + round(START_SECONDS * self.engine.sample_rate)
+    def _start_at(
+        self, cursor: Cursor, position: int, *, at: int | None = None, continued: bool = False
+    ) -> None:
+        """Play from ``cursor``, its first bar at sample ``at`` (by default as soon as the
+        engine can take it)."""
+        earliest = position + self.engine.lead + round(START_SECONDS * self.engine.sample_rate)
+        start = earliest if at is None else at
         if self._map is None:
             self._map = TempoMap(self.engine.sample_rate, start, self.session.tempo)
             self._start_beat = 0.0
@@ -536,6 +546,7 @@ class Conductor:
         self.session = replace(self.session, transport=Transport.PLAYING)
         self.engine.set_delay_time(DELAY_BEATS * 60.0 / self.session.tempo)
         self._plan_ahead(position)
+        self._tell_transport("continue" if continued else "start", start, self._start_beat)
 
     def _play_command(self, command: Command, position: int) -> Outcome:
         if not self.playing:
@@ -550,7 +561,7 @@ class Conductor:
         if self.playing:
             return Outcome(command, position, detail="already playing")
         cursor = self._resume or self._start_cursor()
-        self._start_at(replace(cursor, restrike=True), position)
+        self._start_at(replace(cursor, restrike=True), position, continued=True)
         return Outcome(command, position + self.engine.lead, detail="from where it stopped")
 
     def _stop(self, command: Command, at: int) -> Outcome:
@@ -577,6 +588,7 @@ class Conductor:
         self._bars = []
         self._cursor = None
         self.session = replace(self.session, transport=Transport.STOPPED)
+        self._tell_transport("stop", at, self._start_beat)
         return Outcome(command, at, detail="now")
 
     def stop(self, position: int) -> None:
@@ -636,6 +648,44 @@ class Conductor:
         at = round(self._map.sample_at(beat))
         self._reschedule_from(at, cut=False)
         return Outcome(command, at, beat=beat, detail=f"{bpm:g} BPM from beat {beat + 1:g}")
+
+    def locate(self, song_beat: float, at: int, position: int) -> tuple[float, float]:
+        """Play the session's song so that its beat ``song_beat`` (from its top, no count-in)
+        falls on sample ``at``; a clock jamd follows started there. Mid-bar, the music starts
+        on the next bar line, in time. (The song's beat it starts on, the transport's beat
+        there.) A position past the song's end wraps round to its top."""
+        song = self._planning_song() if self.playing else (self._song or self._start_cursor().song)
+        if self.playing:
+            self._stop(Stop(), position + self.engine.lead)
+        per_bar = song.plan.beats_per_bar
+        bar = math.ceil(song_beat / per_bar - 1e-9)
+        start = at + round((bar * per_bar - song_beat) * self._samples_per_beat())
+        while start < position + self.engine.lead:  # too late for that bar: the next one
+            bar += 1
+            start += round(per_bar * self._samples_per_beat())
+        self._song = song
+        cursor = replace(self._start_cursor(), bar=bar % song.plan.total_bars, restrike=True)
+        self._start_at(cursor, position, at=start, continued=song_beat > 0)
+        self._publish()
+        return float(bar * per_bar), self._start_beat
+
+    def sync(self, beat: float, at: int, bpm: float) -> None:
+        """A clock jamd follows says the transport's beat ``beat`` (one not yet sent to the
+        engine) falls on sample ``at``, at ``bpm`` from there: the notes from it move."""
+        bpm = min(max(bpm, TEMPO_RANGE[0]), TEMPO_RANGE[1])
+        self.session = replace(self.session, tempo=round(bpm, 2))
+        if self._map is not None and self.playing:
+            self._map.resume(beat, at, bpm)
+            self.engine.set_delay_time(DELAY_BEATS * 60.0 / bpm)
+            self._reschedule_from(at, cut=False)
+        self._publish()
+
+    def _samples_per_beat(self) -> float:
+        return self.engine.sample_rate * 60.0 / self.session.tempo
+
+    def _tell_transport(self, kind: str, at: int, beat: float) -> None:
+        for listener in list(self.transport_listeners):
+            listener(kind, at, beat)
 
     def _reschedule_from(self, at: int, *, cut: bool) -> None:
         """Send the planned notes from sample ``at`` again (the tempo map moved them, or a
@@ -778,7 +828,11 @@ class Conductor:
         session = self.session
         tempo = session.tempo
         new_tempo = None
-        if not style.tempo.min <= tempo <= style.tempo.max and genre != self._current_genre():
+        if (
+            not style.tempo.min <= tempo <= style.tempo.max
+            and genre != self._current_genre()
+            and not self.settings.tempo_follows
+        ):
             tempo = new_tempo = style.tempo.default  # a genre outside its range takes its own
         params = SongParams(
             genre=genre,
@@ -922,6 +976,7 @@ class Conductor:
         ):  # the last bar of an ending has played: the music stops
             self._patches_before = self._bars[-1].patches
             self._start_beat = self._bars[-1].end_beat
+            self._tell_transport("stop", self._end_sample(self._bars[-1]), self._start_beat)
             self._bars = []
         session = self.session
         now = self._now_playing()

@@ -10,10 +10,13 @@ Off on every channel used; so does closing.
 
 import heapq
 import itertools
+import math
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from jamd.engine.clock import AudioClock
 from jamd.engine.interface import Engine, EngineStats, Fader
 from jamd.engine.notes import Note
 from jamd.engine.patches import Patch
@@ -55,6 +58,13 @@ class NoteSchedule:
             end = max(note.end, note.start + 1)
             heapq.heappush(self._events, _Event(end, 0, next(self._seq), off, note.start))
 
+    def system(self, events: Iterable[tuple[int, bytes]]) -> None:
+        """System messages (clock, start, stop, song position) at their samples: sent before
+        the notes of that sample and never retracted (they are given only once they are
+        certain)."""
+        for at, data in events:
+            heapq.heappush(self._events, _Event(at, -1, next(self._seq), data, -1))
+
     def retract(self, at: int) -> None:
         """Forget the notes that start at or after ``at`` (their offs too)."""
         self._events = [event for event in self._events if event.start < at]
@@ -80,14 +90,21 @@ class NoteSchedule:
 
     def due(self, until: int) -> list[bytes]:
         """The events before sample ``until``, in order, as they should be sent."""
-        out = []
+        return [data for _, data in self.timed(until)]
+
+    def timed(self, until: int) -> list[tuple[int, bytes]]:
+        """``due``, each with its sample."""
+        out: list[tuple[int, bytes]] = []
         while self._events and self._events[0].at < until:
-            out.extend(self._sent(heapq.heappop(self._events).data))
+            event = heapq.heappop(self._events)
+            out.extend((event.at, data) for data in self._sent(event.data))
         return out
 
     def _sent(self, data: bytes) -> list[bytes]:
         """What ``data`` becomes on the wire: a re-struck note is cut first; an off goes
         only when the last of the notes on that key ends."""
+        if data[0] >= 0xF0:
+            return [data]
         kind, channel = data[0] & 0xF0, data[0] & 0x0F
         self.used.add(channel)
         if kind == 0xB0:
@@ -115,19 +132,26 @@ class NoteSchedule:
 
 
 class MidiSender:
-    """A thread that sends each event when ``clock`` (the engine's samples) reaches it."""
+    """A thread that sends each event when the engine's audio clock reaches it: at the
+    monotonic time that sample plays (``AudioClock``, smoothed from ``clock``'s readings), an
+    absolute deadline, so nothing drifts and a reading's lateness does not jitter the ticks.
+    An output that places messages itself (JACK's: ``jackout``) gets each ``early`` seconds
+    before its time, with the time; RtMidi's ports (``early`` 0) get them at it."""
 
     def __init__(
         self,
-        send: Callable[[bytes], None],
+        send: Callable[[bytes, float], None],
         clock: Callable[[], int],
         sample_rate: int,
         channels: Mapping[str, int] = CHANNELS,
+        *,
+        early: float = 0.0,
     ) -> None:
         self.schedule = NoteSchedule(channels)
         self._send = send
-        self._clock = clock
+        self.audio = AudioClock(clock, sample_rate)
         self._rate = sample_rate
+        self._early = round(early * sample_rate)
         self._wake = threading.Condition()
         self._running = True
         self.sent = 0
@@ -138,6 +162,11 @@ class MidiSender:
     def add(self, notes: Iterable[Note]) -> None:
         with self._wake:
             self.schedule.schedule(notes)
+            self._wake.notify()
+
+    def add_system(self, events: Iterable[tuple[int, bytes]]) -> None:
+        with self._wake:
+            self.schedule.system(events)
             self._wake.notify()
 
     def retract(self, at: int) -> None:
@@ -152,20 +181,23 @@ class MidiSender:
     def _run(self) -> None:
         with self._wake:
             while self._running:
-                now = self._clock()
-                for data in self.schedule.due(now + 1):
-                    self._send(data)
+                audio = self.audio
+                audio.update()
+                now = audio.sample_at(time.monotonic()) + self._early
+                for at, data in self.schedule.timed(math.floor(now) + 1):
+                    self._send(data, audio.time_at(at))
                     self.sent += 1
                 following = self.schedule.next_at()
                 wait = 0.05 if following is None else (following - now) / self._rate
-                self._wake.wait(min(0.05, max(0.0005, wait)))
+                self._wake.wait(min(0.05, max(0.0, wait)))
 
     def close(self) -> None:
         """Silence what sounds, then stop the thread."""
         with self._wake:
             self._running = False
+            now = time.monotonic()
             for data in self.schedule.silence():
-                self._send(data)
+                self._send(data, now)
             self._wake.notify()
         self._thread.join(2.0)
         for close in self.closed:

@@ -15,6 +15,7 @@ import fnmatch
 import logging
 import os
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -24,7 +25,9 @@ import rtmidi
 log = logging.getLogger("jamd.midi")
 
 APIS = {"alsa": rtmidi.API_LINUX_ALSA, "jack": rtmidi.API_UNIX_JACK}
-Received = Callable[[str, bytes, float], None]  # (port, bytes, seconds since its last)
+Received = Callable[[str, bytes, float, float], None]
+"""(port, bytes, seconds since the port's last message by the driver, monotonic arrival)"""
+CALLBACK_DRAIN_SECONDS = 0.02  # a callback under way finishes in this, once the GIL is free
 
 
 class MidiUnavailable(Exception):
@@ -131,8 +134,8 @@ class _Ports(ABC):
             opened[name] = port
             log.info("MIDI %s %s opened", self.kind, name)
         self._use(opened)
-        for name, port in gone:
-            self._close(port)
+        self._close([port for _, port in gone], sending=False)  # gone ports send nothing
+        for name, _ in gone:
             self.went_away += 1
             log.info("MIDI %s %s went away", self.kind, name)
 
@@ -145,7 +148,7 @@ class _Ports(ABC):
         self.opened = opened
 
     @abstractmethod
-    def _close(self, port: Any) -> None: ...
+    def _close(self, ports: Sequence[Any], *, sending: bool = True) -> None: ...
 
     async def _rescan(self) -> None:
         while True:
@@ -163,8 +166,7 @@ class _Ports(ABC):
         ports = [*self._own, *self.opened.values()]
         self._own.clear()
         self._use({})
-        for port in ports:
-            self._close(port)
+        self._close(ports)
         if self._probe is not None:
             self._probe.delete()
             self._probe = None
@@ -197,15 +199,23 @@ class MidiInputs(_Ports):
         return port
 
     def _on_message(self, event: tuple[list[int], float], name: str) -> None:
-        """RtMidi's thread: hand the bytes to the loop, nothing more."""
+        """RtMidi's thread: hand the bytes to the loop with when they came, nothing more."""
         loop = self._loop
         if loop is not None and not loop.is_closed():
             data, delta = event
-            loop.call_soon_threadsafe(self._received, name, bytes(data), delta)
+            arrived = time.monotonic()
+            loop.call_soon_threadsafe(self._received, name, bytes(data), delta, arrived)
 
-    def _close(self, port: Any) -> None:
-        port.cancel_callback()
-        port.delete()
+    def _close(self, ports: Sequence[Any], *, sending: bool = True) -> None:
+        """Callbacks off first, then a pause without the GIL, then the ports: RtMidi's thread
+        may be inside a callback waiting for the GIL, and closing a port waits for that
+        thread (a deadlock when a controller or a clock is sending at that moment)."""
+        for port in ports:
+            port.cancel_callback()
+        if ports and sending:
+            time.sleep(CALLBACK_DRAIN_SECONDS)
+        for port in ports:
+            port.delete()
 
 
 class MidiOutputs(_Ports):
@@ -245,6 +255,7 @@ class MidiOutputs(_Ports):
             self.opened = opened
             self._targets = (*self._own, *opened.values())
 
-    def _close(self, port: Any) -> None:
-        port.close_port()
-        port.delete()
+    def _close(self, ports: Sequence[Any], *, sending: bool = True) -> None:  # noqa: ARG002
+        for port in ports:
+            port.close_port()
+            port.delete()

@@ -9,6 +9,7 @@ nothing.
 import asyncio
 import logging
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from jamd.errors import InputError
 from jamd.files import write_toml
 from jamd.live.commands import Command
 from jamd.logs import Throttled
+from jamd.midi.clock import DriverTime
 from jamd.midi.mapping import (
     CcMap,
     MapError,
@@ -27,7 +29,8 @@ from jamd.midi.mapping import (
     merged,
 )
 from jamd.midi.messages import Message, MidiParser
-from jamd.midi.ports import MidiInputs
+from jamd.midi.ports import MidiInputs, Received
+from jamd.midi.sync import ClockFollow
 from jamd.osc.space import Args, Space
 
 log = logging.getLogger("jamd.midi")
@@ -51,7 +54,7 @@ def default_map_path() -> Path:
 class MidiService:
     def __init__(
         self,
-        inputs: Callable[[Callable[[str, bytes, float], None]], MidiInputs],
+        inputs: Callable[[Received], MidiInputs],
         midi_map: MidiMap,
         space: Space,
         submit: Callable[[Command], "asyncio.Future[object]"],
@@ -61,6 +64,8 @@ class MidiService:
     ) -> None:
         self.stats = MidiStats()
         self._parsers: dict[str, MidiParser] = {}
+        self._times: dict[str, DriverTime] = {}
+        self.clock: ClockFollow | None = None  # MIDI clock's messages go here (midi.clock)
         self._submit = submit
         self._log = Throttled(log).warning
         self.learned_path = learned
@@ -132,8 +137,11 @@ class MidiService:
         except OSError as error:
             log.error("MIDI learn: cannot save %s: %s", path, error)
 
-    def received(self, port: str, data: bytes, delta: float) -> None:  # noqa: ARG002
-        """Bytes from ``port`` (on the loop's thread); the delta is for the clock, later."""
+    def received(self, port: str, data: bytes, delta: float, arrived: float | None = None) -> None:
+        """Bytes from ``port`` (on the loop's thread), ``delta`` seconds after the port's last
+        by the driver, seen at monotonic time ``arrived`` (on RtMidi's thread)."""
+        times = self._times.setdefault(port, DriverTime())
+        moment = times.stamp(delta, time.monotonic() if arrived is None else arrived)
         parser = self._parsers.setdefault(port, MidiParser())
         garbage = parser.stats.garbage
         messages = parser.feed(data)
@@ -141,7 +149,10 @@ class MidiService:
             self.stats.garbage += parser.stats.garbage - garbage
             self._log("garbage", "MIDI from %s: bytes that are no MIDI, ignored", port)
         self.stats.messages += len(messages)
+        clock = self.clock
         for message in messages:
+            if clock is not None and clock.take(port, message, moment, times.offset):
+                continue
             if not self._learn(message):
                 self.surface.take(message)
 
