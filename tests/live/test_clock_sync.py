@@ -176,9 +176,55 @@ def test_jamd_sends_24_ticks_a_beat_with_start_stop_and_song_position(
     assert max(sent_by(sent, b"\xf8")) < stopped[0]
     band.apply(Continue())
     run(band.engine.clock + SR)
-    resumed = band.conductor.planned[0].start_beat
+    resumed = band.conductor.planned[0].start_beat  # the listeners count from the Play, beat 0
     spp = bytes((0xF2, round(resumed * 4) & 0x7F, round(resumed * 4) >> 7))
     after_stop = [message for at, message in sent if at > stopped[0]]
     assert [message for message in after_stop if message[0] != 0xF8][:2] == [spp, b"\xfb"]
     first_after = min(at for at in sent_by(sent, b"\xf8") if at > stopped[0])
     assert first_after == band.beat_sample(resumed)
+
+
+def test_following_and_sending_passes_the_masters_start_and_position_on(
+    make_band: MakeBand,
+) -> None:
+    band = make_band(autoplay=False)
+    sent: list[tuple[int, bytes]] = []
+    out = ClockOut(band.conductor, sent.extend)
+    master = Master(band, 120.0)
+    master.ticks(48)
+    master.position(4 * 4 * 2)  # bar 3
+    master.send("continue")
+    master.ticks(2)
+    first_beat = band.conductor.planned[0].start_beat
+    assert [message for _, message in sent][:2] == [bytes((0xF2, 32, 0)), b"\xfb"]  # bar 3
+    assert sent[0][0] == band.beat_sample(first_beat) - 1
+    master.ticks(4 * TICKS_PER_BEAT)
+    out.tick(band.engine.clock)
+    assert sent_by(sent, b"\xf8")[0] == band.beat_sample(first_beat)
+
+
+def test_song_position_counts_from_the_last_play_from_the_top(make_band: MakeBand) -> None:
+    band = make_band(autoplay=False)
+    sent: list[tuple[int, bytes]] = []
+    out = ClockOut(band.conductor, sent.extend)
+
+    def run(seconds: float) -> None:
+        until = band.engine.clock + round(seconds * SR)
+        while band.engine.clock + TICK <= until:
+            band.run_to(band.engine.clock + TICK)
+            out.tick(band.engine.clock)
+
+    band.apply(Play())
+    run(3.0)
+    band.apply(Stop())
+    run(0.5)
+    band.apply(Play())  # from the top: Start, the listeners count from 0 again
+    started = band.conductor.planned[0].start_beat
+    run(2.3)
+    band.apply(Stop())
+    run(0.5)
+    band.apply(Continue())
+    resumed = band.conductor.planned[0].start_beat
+    assert len(sent_by(sent, b"\xfa")) == 2
+    sixteenths = round((resumed - started) * 4)
+    assert sent_by(sent, bytes((0xF2, sixteenths & 0x7F, sixteenths >> 7)))

@@ -197,9 +197,10 @@ class _Pending:
 
 
 Listener = Callable[[Session, Session], None]
-TransportListener = Callable[[str, int, float], None]
+TransportListener = Callable[[str, int, float, float | None], None]
 """Hears the transport start, continue and stop: (the kind, its engine sample, the transport's
-beat there); the MIDI clock jamd sends follows it."""
+beat there, and the song's beat there when a clock jamd follows placed it); the MIDI clock
+jamd sends follows it."""
 
 
 class Conductor:
@@ -529,7 +530,13 @@ class Conductor:
         return self._map is not None and (self._cursor is not None or bool(self._bars))
 
     def _start_at(
-        self, cursor: Cursor, position: int, *, at: int | None = None, continued: bool = False
+        self,
+        cursor: Cursor,
+        position: int,
+        *,
+        at: int | None = None,
+        continued: bool = False,
+        song_beat: float | None = None,
     ) -> None:
         """Play from ``cursor``, its first bar at sample ``at`` (by default as soon as the
         engine can take it)."""
@@ -546,7 +553,8 @@ class Conductor:
         self.session = replace(self.session, transport=Transport.PLAYING)
         self.engine.set_delay_time(DELAY_BEATS * 60.0 / self.session.tempo)
         self._plan_ahead(position)
-        self._tell_transport("continue" if continued else "start", start, self._start_beat)
+        kind = "continue" if continued else "start"
+        self._tell_transport(kind, start, self._start_beat, song_beat)
 
     def _play_command(self, command: Command, position: int) -> Outcome:
         if not self.playing:
@@ -665,7 +673,9 @@ class Conductor:
             start += round(per_bar * self._samples_per_beat())
         self._song = song
         cursor = replace(self._start_cursor(), bar=bar % song.plan.total_bars, restrike=True)
-        self._start_at(cursor, position, at=start, continued=song_beat > 0)
+        self._start_at(
+            cursor, position, at=start, continued=bar > 0, song_beat=float(bar * per_bar)
+        )
         self._publish()
         return float(bar * per_bar), self._start_beat
 
@@ -683,9 +693,11 @@ class Conductor:
     def _samples_per_beat(self) -> float:
         return self.engine.sample_rate * 60.0 / self.session.tempo
 
-    def _tell_transport(self, kind: str, at: int, beat: float) -> None:
+    def _tell_transport(
+        self, kind: str, at: int, beat: float, song_beat: float | None = None
+    ) -> None:
         for listener in list(self.transport_listeners):
-            listener(kind, at, beat)
+            listener(kind, at, beat, song_beat)
 
     def _reschedule_from(self, at: int, *, cut: bool) -> None:
         """Send the planned notes from sample ``at`` again (the tempo map moved them, or a

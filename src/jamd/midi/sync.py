@@ -14,6 +14,8 @@ stands still, ready for the next play.
 ``ClockOut`` sends 24 ticks per beat from the conductor's tempo map, each given to the sender
 once it is certain (inside the engine's lead, where nothing moves any more); Start, or Song
 Position Pointer and Continue, just before the transport's first tick, and Stop where it stops.
+Its listeners count from the last Start (jamd's play from the top), or from where a master it
+follows placed the song.
 """
 
 import logging
@@ -179,16 +181,22 @@ class ClockOut:
         self.conductor = conductor
         self._send = send  # (engine sample, message) pairs: ``MidiSender.add_system``
         self._next: float | None = None  # the transport beat of the next tick to send
+        self._origin: float | None = None  # the transport beat the listeners count from
         self.ticks = 0
         conductor.transport_listeners.append(self._transport)
 
-    def _transport(self, kind: str, at: int, beat: float) -> None:
+    def _transport(self, kind: str, at: int, beat: float, song_beat: float | None) -> None:
         if kind == "stop":
             self._send([(at, bytes((STOP,)))])
             self._next = None
             return
-        if kind == "continue":
-            self._send([(at - 1, song_position(beat)), (at - 1, bytes((CONTINUE,)))])
+        if song_beat is not None:  # a master placed it: its position goes on
+            self._origin = beat - song_beat
+        elif kind == "start" or self._origin is None:
+            self._origin = beat  # the listeners count from here
+        position = beat - self._origin
+        if position > 0:
+            self._send([(at - 1, song_position(position)), (at - 1, bytes((CONTINUE,)))])
         else:
             self._send([(at - 1, bytes((START,)))])
         self._next = beat
