@@ -47,6 +47,22 @@ from jamd.engine.process import EngineProcess
 from jamd.logs import configure_logging
 
 
+def peer(method: str, target: Any, *args: Any) -> tuple[Any, Any]:
+    """``target(*args, connection)`` in a process of its own; (the process, our end)."""
+    context = multiprocessing.get_context(method)
+    mine, theirs = context.Pipe()
+    process = context.Process(target=target, args=(*args, theirs))
+    process.start()
+    return process, mine
+
+
+async def answer(connection: Any) -> Any:
+    """The next thing the peer sends, without holding up the daemon's loop."""
+    while not connection.poll():
+        await asyncio.sleep(0.02)
+    return connection.recv()
+
+
 def probe(engine: EngineProcess, count: int, results: Any) -> None:
     out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, "bench-controller")
     index = next(i for i, port in enumerate(out.get_ports()) if port.endswith(":jamd in"))
@@ -79,13 +95,8 @@ async def measure(server: str, count: int) -> None:
     engine = daemon.engine
     assert isinstance(engine, EngineProcess)
     assert daemon.midi is not None
-    fork = multiprocessing.get_context("fork")
-    mine, theirs = fork.Pipe()
-    prober = fork.Process(target=probe, args=(engine, count, theirs))
-    prober.start()
-    while not mine.poll():
-        await asyncio.sleep(0.05)
-    times = mine.recv()
+    prober, answers = peer("fork", probe, engine, count)
+    times = await answer(answers)
     prober.join()
     print(
         f"latency, MIDI CC sent to the engine's parameter change, {len(times)} of {count}: "
@@ -115,12 +126,9 @@ async def measure_follow(server: str, mode: str, beats: int) -> None:
     follow, conductor, engine = daemon.clock_follow, daemon.conductor, daemon.engine
     assert follow is not None
     assert conductor is not None
-    spawn = multiprocessing.get_context("spawn")
-    mine, theirs = spawn.Pipe()
     tempos = master_tempos(mode, beats)
     jitter = 48 if mode == "jitter" else 0  # +-1 ms at 48 kHz
-    master = spawn.Process(target=clock_master, args=(server, tempos, jitter, theirs))
-    master.start()
+    master, mine = peer("spawn", clock_master, server, tempos, jitter)
     band: dict[float, tuple[float, float]] = {}  # beats played: (monotonic time, song beat)
     estimates: list[tuple[float, float]] = []  # (when, the follower's BPM)
     while not mine.poll():
@@ -181,16 +189,9 @@ async def measure_send(server: str, seconds: float) -> None:
     await daemon.started.wait()
     conductor = daemon.conductor
     assert conductor is not None
-    spawn = multiprocessing.get_context("spawn")
-    mine, theirs = spawn.Pipe()
-    receiver = spawn.Process(target=listener, args=(server, seconds, theirs))
-    receiver.start()
-    while not mine.poll():
-        await asyncio.sleep(0.05)
-    assert mine.recv() == "listening"
-    while not mine.poll():
-        await asyncio.sleep(0.05)
-    got = mine.recv()
+    receiver, answers = peer("spawn", listener, server, seconds)
+    assert await answer(answers) == "listening"
+    got = await answer(answers)
     receiver.join()
     bpm = conductor.session.tempo
     daemon.stop()

@@ -139,6 +139,14 @@ def test_a_second_port_sending_clock_is_ignored_while_the_first_ticks(
     assert master.follow.port == "master"
 
 
+def play(band: Band, out: ClockOut, seconds: float) -> None:
+    """The daemon's loop, for ``seconds`` of the twin's clock: the conductor, then the clock."""
+    until = band.engine.clock + round(seconds * SR)
+    while band.engine.clock + TICK <= until:
+        band.run_to(band.engine.clock + TICK)
+        out.tick(band.engine.clock)
+
+
 def sent_by(out: list[tuple[int, bytes]], data: bytes) -> list[int]:
     return [at for at, message in out if message == data]
 
@@ -151,9 +159,7 @@ def test_jamd_sends_24_ticks_a_beat_with_start_stop_and_song_position(
     out = ClockOut(band.conductor, sent.extend)
 
     def run(until: int) -> None:
-        while band.engine.clock + TICK <= until:
-            band.run_to(band.engine.clock + TICK)
-            out.tick(band.engine.clock)
+        play(band, out, (until - band.engine.clock) / SR)
 
     band.apply(Play())
     start = band.beat_sample(0)
@@ -209,10 +215,7 @@ def test_song_position_counts_from_the_last_play_from_the_top(make_band: MakeBan
     out = ClockOut(band.conductor, sent.extend)
 
     def run(seconds: float) -> None:
-        until = band.engine.clock + round(seconds * SR)
-        while band.engine.clock + TICK <= until:
-            band.run_to(band.engine.clock + TICK)
-            out.tick(band.engine.clock)
+        play(band, out, seconds)
 
     band.apply(Play())
     run(3.0)
