@@ -3,11 +3,11 @@
 The daemon runs in this process on a private JACK server (``jackd -d dummy``, 48 kHz, 256
 frames) with ``midi.api = "jack"``.
 
-- latency: a process forked from the daemon (so the engine's shared memory is mapped there,
-  and its polling is not the daemon's work) plays a JACK MIDI output of its own (python-rtmidi)
-  into ``jamd in``: one CC at a time (fader 1 of the default map: the drums' volume), timed
-  from ``send_message`` to the moment the engine's process applied the new fader
-  (``EngineProcess.faders_applied``, both on ``time.monotonic``).
+- latency: one CC at a time (fader 1 of the default map: the drums' volume) to the moment the
+  engine's process applied the new fader (``EngineProcess.faders_applied``, on
+  ``time.monotonic``), two ways. Sent: from ``send_message`` in a process forked from the
+  daemon (python-rtmidi, which waits for JACK's next cycle). From the cycle: a JACK client in
+  a process of its own writes each CC into a cycle and tells when that cycle began.
 - follow: with ``midi.clock = "follow"``, a master in a process of its own (a JACK client
   writing each clock byte at its exact frame, as a DAW does) sends Start and 24 ticks a beat
   into ``jamd in``: steady at 120 BPM, the same with each tick moved by up to +-1 ms at random,
@@ -39,7 +39,7 @@ import rtmidi
 import live
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "app"))
-from jackpeers import RATE, clock_master, listener
+from jackpeers import RATE, clock_master, controller, listener
 
 from jamd.app.daemon import Daemon
 from jamd.app.notify import Notifier
@@ -84,6 +84,43 @@ def probe(engine: EngineProcess, count: int, results: Any) -> None:
     results.send(times)
 
 
+def poll_faders(engine: EngineProcess, seconds: float, results: Any) -> None:
+    """Every change of the engine's applied-fader count, with its time, for ``seconds``."""
+    seen, changes = engine.faders_applied()[0], []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        count, at = engine.faders_applied()
+        if count != seen:
+            seen = count
+            changes.append(at)
+        time.sleep(0.0001)
+    results.send(changes)
+
+
+async def measure_from_frame(daemon: Daemon, server: str, count: int) -> None:
+    """From the start of the JACK cycle that carries a controller's CC (on the monotonic
+    clock) to the engine applying it: what jamd adds, without the sender's own wait for a
+    cycle."""
+    engine = daemon.engine
+    assert isinstance(engine, EngineProcess)
+    seconds = 3.0 + count * 7 * 256 / RATE
+    poller, changes = peer("fork", poll_faders, engine, seconds)
+    sender, frames = peer("spawn", controller, server, count)
+    written = await answer(frames)
+    applied = await answer(changes)
+    sender.join()
+    poller.join()
+    times = []
+    for moment, following in zip(written, [*written[1:], float("inf")], strict=True):
+        after = [at for at in applied if moment <= at < following]
+        if after:
+            times.append((after[0] - moment) * 1000)
+    print(
+        f"latency, the CC's JACK cycle to the engine's parameter change, {len(times)} of {count}: "
+        + live.percentiles(times)
+    )
+
+
 async def measure(server: str, count: int) -> None:
     settings = live.settings_for(server, "process")
     settings = settings.model_copy(
@@ -102,6 +139,7 @@ async def measure(server: str, count: int) -> None:
         f"latency, MIDI CC sent to the engine's parameter change, {len(times)} of {count}: "
         + live.percentiles(times)
     )
+    await measure_from_frame(daemon, server, count)
     daemon.stop()
     await task
 

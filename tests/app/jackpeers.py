@@ -94,3 +94,41 @@ def listener(server: str, seconds: float, results: Any) -> None:
     client.deactivate()
     results.send(got)
     client.close()
+
+
+def controller(server: str, count: int, results: Any) -> None:
+    """``count`` CCs (fader 1 of the default map) into ``jamd in``, each written at a random
+    frame of a cycle, 7 cycles apart; sends back the monotonic time each one's cycle began
+    (when the event is there for every client of that cycle to read)."""
+    import jack  # noqa: PLC0415
+
+    os.environ["JACK_DEFAULT_SERVER"] = server
+    client = jack.Client("test-controller", no_start_server=True)
+    port = client.midi_outports.register("out")
+    generator = random.Random(5)
+    state: dict[str, Any] = {"cycle": 0, "frames": [], "wakes": []}
+
+    def process(frames: int) -> None:
+        port.clear_buffer()
+        base = client.last_frame_time
+        state["wakes"].append((base, time.monotonic()))
+        state["cycle"] += 1
+        sent = state["frames"]
+        if state["cycle"] > 100 and state["cycle"] % 7 == 0 and len(sent) < count:
+            offset = generator.randrange(frames)
+            port.write_midi_event(offset, bytes((0xB0, 41, 20 + len(sent) % 100)))
+            sent.append(base)
+
+    client.set_process_callback(process)
+    client.activate()
+    target = next(
+        p.name for p in client.get_ports(is_midi=True, is_input=True) if p.name.endswith(":jamd in")
+    )
+    client.connect(port, target)
+    while len(state["frames"]) < count:
+        time.sleep(0.05)
+    time.sleep(0.2)
+    client.deactivate()
+    offset = min(moment - base / RATE for base, moment in state["wakes"])
+    results.send([frame / RATE + offset for frame in state["frames"]])
+    client.close()
