@@ -92,3 +92,24 @@ def test_jamd_sends_24_ticks_a_beat_on_exact_frames_with_start_and_stop(on_jack:
         assert len(ticks) >= 24 * 5  # the 3 s played: six beats and more
 
     asyncio.run(perform())
+
+
+def test_jamd_stops_cleanly_while_a_master_is_still_sending(on_jack: str) -> None:
+    """MIDI in closes while RtMidi's thread is delivering ticks (a hang seen in a stress test
+    of close with a callback; this run does not show it every time, it shows the exit)."""
+
+    async def perform() -> None:
+        daemon = Daemon(click_settings(on_jack, **MIDI, **{"midi.clock": "follow"}))
+        _, theirs = SPAWN.Pipe()
+        master = SPAWN.Process(target=clock_master, args=(on_jack, [120.0] * 2400, 0, theirs))
+        try:
+            async with playing(daemon):
+                master.start()
+                await until(lambda: daemon.session.section != "", seconds=20)
+                await asyncio.sleep(0.5)  # ticking: the daemon stops now, mid-stream
+            assert daemon.stopped_at is not None
+        finally:
+            master.terminate()
+            master.join()
+
+    asyncio.run(perform())
