@@ -43,6 +43,8 @@ log = logging.getLogger("jamd.midi")
 SYNC_SAMPLES = 12  # a quarter of a millisecond at 48 kHz: closer than that, the plan stays
 DELAY_MARGIN_SECONDS = 0.02  # beyond the engine's lead: the loop's reaction to a Start
 STEER_TICKS = 12  # after a Start, the master's beats are placed once half a beat is heard
+STOPPED_STEP_BPM = 0.05  # stopped, the session's tempo follows in steps this big (not every
+# tick's wobble, each of which subscribers would hear)
 
 
 class ClockFollow:
@@ -137,7 +139,7 @@ class ClockFollow:
         if bpm is None or follower.fitted < needed:
             return
         if tempo_map is None or not conductor.playing:
-            if abs(conductor.session.tempo - bpm) >= 0.01:
+            if abs(conductor.session.tempo - bpm) >= STOPPED_STEP_BPM:
                 conductor.sync(0.0, 0, bpm)  # stopped: the tempo the next play starts at
             return
         self.audio.update()
