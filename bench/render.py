@@ -2,11 +2,13 @@
 
 Prints, per genre: engine time (pyo plus control writing, measured inside the render), the whole
 `jamd render` command's wall time (a fresh process: interpreter start, imports, composing,
-rendering, writing the WAV, stems and MIDI), and that process's peak RSS.
+rendering, writing the WAV, stems and MIDI), that process's peak RSS, and the master's
+integrated loudness and true peak (``jamd.engine.loudness``, read back from the WAV here, not
+in the timed command).
 
 Run: .venv/bin/python bench/render.py [--repeat N] [--duration S]
 Targets on the 2-core reference machine: engine >= 50x real time (30 s in <= 0.6 s), whole
-command <= 1.5 s, peak RSS <= 150 MB.
+command <= 1.5 s, peak RSS <= 150 MB; issue 6: -14 +-1 LUFS integrated, true peak <= -1 dBTP.
 """
 
 import argparse
@@ -53,16 +55,31 @@ def main() -> None:
     print(
         f"{'genre':<11} {'engine s':>9} {'x real time':>11} {'command s':>10} {'peak RSS MB':>12}"
     )
-    for genre in GENRES:
-        runs = []
-        with tempfile.TemporaryDirectory() as directory:
+    with tempfile.TemporaryDirectory() as kept:
+        for genre in GENRES:
+            runs = []
+            directory = Path(kept) / genre
+            directory.mkdir()
             for _ in range(arguments.repeat):
-                runs.append(measure_command(genre, arguments.duration, Path(directory)))
-        wall = statistics.median(run[0] for run in runs)
-        rss = max(run[1] for run in runs)
-        engine = statistics.median(run[2] for run in runs)
-        factor = arguments.duration / engine
-        print(f"{genre:<11} {engine:>9.3f} {factor:>11.1f} {wall:>10.3f} {rss:>12.1f}")
+                runs.append(measure_command(genre, arguments.duration, directory))
+            wall = statistics.median(run[0] for run in runs)
+            rss = max(run[1] for run in runs)
+            engine = statistics.median(run[2] for run in runs)
+            factor = arguments.duration / engine
+            print(f"{genre:<11} {engine:>9.3f} {factor:>11.1f} {wall:>10.3f} {rss:>12.1f}")
+        # only now, after every timed process: a child's peak RSS counts what this process
+        # held when it forked, so the WAVs and scipy are loaded here last
+        from jamd.engine.loudness import measure  # noqa: PLC0415
+        from jamd.engine.wavfile import read_wav  # noqa: PLC0415
+
+        print(f"\n{'genre':<11} {'LUFS':>7} {'dBTP':>6} {'peak dBFS':>10}")
+        for genre in GENRES:
+            frames, rate = read_wav(Path(kept) / genre / "song.wav")
+            loudness = measure(frames, rate)
+            print(
+                f"{genre:<11} {loudness.integrated_lufs:>7.1f} {loudness.true_peak_dbtp:>6.1f}"
+                f" {loudness.sample_peak_dbfs:>10.1f}"
+            )
 
 
 if __name__ == "__main__":
