@@ -90,6 +90,22 @@ def jack_server(period: int) -> Iterator[str]:
         server.wait()
 
 
+@contextlib.contextmanager
+def bench_jack(realtime: bool, period: int = 256) -> Iterator[str]:
+    """The OSC and MIDI benches' set-up: quiet logs, a private jackd at ``period`` frames (the
+    first line says which), named for the JACK clients of this process and its children."""
+    global REALTIME  # noqa: PLW0603  (a switch for the whole run)
+    REALTIME = realtime
+    configure_logging("error")
+    os.environ["PYO_GUI_WX"] = "0"
+    scheduling = "--realtime" if realtime else "--no-realtime"
+    print(f"jackd {scheduling} -d dummy -r 48000 -p {period}")
+    with jack_server(period) as server:
+        os.environ["JACK_DEFAULT_SERVER"] = server
+        os.environ["JACK_NO_START_SERVER"] = "1"
+        yield server
+
+
 def settings_for(server: str, engine: str, genre: str = "pop") -> Any:
     return load_settings(
         None,

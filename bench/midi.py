@@ -28,7 +28,6 @@ import asyncio
 import itertools
 import math
 import multiprocessing
-import os
 import sys
 import time
 from pathlib import Path
@@ -44,7 +43,6 @@ from jackpeers import RATE, clock_master, controller, listener
 from jamd.app.daemon import Daemon
 from jamd.app.notify import Notifier
 from jamd.engine.process import EngineProcess
-from jamd.logs import configure_logging
 
 
 def peer(method: str, target: Any, *args: Any) -> tuple[Any, Any]:
@@ -253,13 +251,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--realtime", action="store_true", help="jackd with realtime scheduling")
     arguments = parser.parse_args()
-    live.REALTIME = arguments.realtime
-    configure_logging("error")
-    os.environ["PYO_GUI_WX"] = "0"
-    print(f"jackd {'--realtime' if live.REALTIME else '--no-realtime'} -d dummy -r 48000 -p 256")
-    with live.jack_server(256) as server:
-        os.environ["JACK_DEFAULT_SERVER"] = server
-        os.environ["JACK_NO_START_SERVER"] = "1"
+    with live.bench_jack(arguments.realtime) as server:
         if arguments.part in ("latency", "all"):
             asyncio.run(measure(server, arguments.count))
         if arguments.part in ("follow", "all"):

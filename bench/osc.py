@@ -25,7 +25,6 @@ Targets (issue 4): >= 5,000 messages/s parsed, p99 <= 2 ms arrival to engine, 0 
 import argparse
 import asyncio
 import multiprocessing
-import os
 import socket
 import time
 from typing import Any
@@ -37,7 +36,6 @@ import live
 from jamd.app.daemon import Daemon
 from jamd.app.notify import Notifier
 from jamd.engine.process import EngineProcess
-from jamd.logs import configure_logging
 
 PARTS = ("drums", "bass", "keys", "pad", "lead")
 
@@ -273,11 +271,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--realtime", action="store_true", help="jackd with realtime scheduling")
     arguments = parser.parse_args()
-    live.REALTIME = arguments.realtime
-    configure_logging("error")
-    os.environ["PYO_GUI_WX"] = "0"
-    print(f"jackd {'--realtime' if live.REALTIME else '--no-realtime'} -d dummy -r 48000 -p 256")
-    with live.jack_server(256) as server:
+    with live.bench_jack(arguments.realtime) as server:
         if arguments.part in ("throughput", "all"):
             asyncio.run(measure_throughput(server, arguments.rate_seconds))
         if arguments.part in ("latency", "all"):

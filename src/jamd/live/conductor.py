@@ -662,7 +662,7 @@ class Conductor:
         falls on sample ``at``; a clock jamd follows started there. Mid-bar, the music starts
         on the next bar line, in time. (The song's beat it starts on, the transport's beat
         there.) A position past the song's end wraps round to its top."""
-        song = self._planning_song() if self.playing else (self._song or self._start_cursor().song)
+        song = self._planning_song() if self.playing else self._start_cursor().song
         if self.playing:
             self._stop(Stop(), position + self.engine.lead)
         per_bar = song.plan.beats_per_bar

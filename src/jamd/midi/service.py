@@ -9,7 +9,6 @@ nothing.
 import asyncio
 import logging
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,11 +136,11 @@ class MidiService:
         except OSError as error:
             log.error("MIDI learn: cannot save %s: %s", path, error)
 
-    def received(self, port: str, data: bytes, delta: float, arrived: float | None = None) -> None:
+    def received(self, port: str, data: bytes, delta: float, arrived: float) -> None:
         """Bytes from ``port`` (on the loop's thread), ``delta`` seconds after the port's last
         by the driver, seen at monotonic time ``arrived`` (on RtMidi's thread)."""
         times = self._times.setdefault(port, DriverTime())
-        moment = times.stamp(delta, time.monotonic() if arrived is None else arrived)
+        moment = times.stamp(delta, arrived)
         parser = self._parsers.setdefault(port, MidiParser())
         garbage = parser.stats.garbage
         messages = parser.feed(data)

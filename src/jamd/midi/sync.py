@@ -69,7 +69,6 @@ class ClockFollow:
         self.follower = ClockFollower()
         self.port: str | None = None
         self._link: tuple[float, float] | None = None  # (song beat, transport beat) at start
-        self.syncs = 0  # times the plan moved to the master's beats
         self.ignored = 0  # clock messages from a second port
 
     @property
@@ -154,7 +153,6 @@ class ClockFollow:
             first, second = second, second + (second - first)
         now_first, now_second = tempo_map.sample_at(beat), tempo_map.sample_at(beat + 1)
         if abs(now_first - first) > SYNC_SAMPLES or abs(now_second - second) > SYNC_SAMPLES:
-            self.syncs += 1
             bpm = 60.0 * conductor.engine.sample_rate / (second - first)
             conductor.sync(beat, round(first), bpm)
 
@@ -184,7 +182,6 @@ class ClockOut:
         self._send = send  # (engine sample, message) pairs: ``MidiSender.add_system``
         self._next: float | None = None  # the transport beat of the next tick to send
         self._origin: float | None = None  # the transport beat the listeners count from
-        self.ticks = 0
         conductor.transport_listeners.append(self._transport)
 
     def _transport(self, kind: str, at: int, beat: float, song_beat: float | None) -> None:
@@ -214,5 +211,4 @@ class ClockOut:
             return
         tick = bytes((CLOCK,))
         self._send([(round(tempo_map.sample_at(b)), tick) for b in beats])
-        self.ticks += len(beats)
         self._next = beats[-1] + 1 / 24
