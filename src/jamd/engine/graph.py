@@ -9,7 +9,7 @@ wrapper is collected while C objects still read it, which crashes the audio thre
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -18,20 +18,15 @@ from jamd.engine.control import EnvelopeShape, HitScheduler, Ring, VoiceSchedule
 from jamd.engine.drumsynth import render_piece
 from jamd.engine.interface import Fader
 from jamd.engine.notes import Note
-from jamd.engine.patches import (
-    DrumKitPatch,
-    FmPatch,
-    InstrumentPatch,
-    OrganPatch,
-    Patch,
-    SubtractivePatch,
-)
+from jamd.engine.patches import DrumKitPatch, FmPatch, Patch, VoicePatch
 from jamd.engine.server import pyo
+from jamd.engine.voices import instrument_kind
+
+T = TypeVar("T")
 
 RING_SAMPLES = 1 << 16  # 1.37 s at 48 kHz: control is written well inside this horizon
 MASTER_CEILING = 10.0 ** (-1.05 / 20.0)  # sample peaks stay under -1 dBFS
 LIMITER_LOOKAHEAD_MS = 5.0  # the master is late by this much; captures are read compensated
-_DRAWBAR_HARMONICS = (1, 3, 2, 4, 6, 8, 10, 12, 16)  # 16' 5 1/3' 8' 4' 2 2/3' 2' 1 3/5' 1 1/3' 1'
 _SMOOTHING = 0.05  # seconds: faders and sends glide instead of stepping
 _CHAIN_TAIL_SECONDS = 0.3  # a track's filter and chorus run this long after its last voice
 _ECHO_SPREAD = 0.011  # seconds between left and right echoes: width without a ping-pong
@@ -250,7 +245,8 @@ class Track(_Owner):
         )
         return self.own(pyo.TableIndex(rings.tables, clock))
 
-    def _build_instrument(self, patch: InstrumentPatch, clock: Any, sample_rate: int) -> Any:
+    def _build_instrument(self, patch: VoicePatch, clock: Any, sample_rate: int) -> Any:
+        kind = instrument_kind(patch)
         frequency_rings = self.own(Rings(patch.voices))
         amplitude_rings = self.own(Rings(patch.voices))
         self.scheduler = VoiceScheduler(
@@ -259,19 +255,25 @@ class Track(_Owner):
             amplitude_rings=amplitude_rings.views,
             glide=patch.glide * sample_rate,
             mono=patch.mono,
-            frequency_scale=frequency_scale(patch),
+            frequency_scale=kind.frequency_scale(patch) if kind.frequency_scale else 1.0,
             vibrato_rate=patch.vibrato.rate / sample_rate,
             vibrato_depth=2.0 ** (patch.vibrato.depth / 1200.0) - 1.0,
         )
         frequency = self._per_voice(pyo.TableIndex(frequency_rings.tables, clock))
         amplitude = self._per_voice(pyo.TableIndex(amplitude_rings.tables, clock))
-        voices = self._voices(patch, frequency, amplitude)
-        mixed = self._after_voices(pyo.Mix(voices, voices=1))
+        voices = kind.build(patch, _TrackVoices(self, frequency, amplitude, sample_rate))
+        mixed = self._after_voices(pyo.Mix(list(voices), voices=1))
         return self._shape(patch, mixed, amplitude)
 
     def _per_voice(self, obj: Any) -> Any:
         """Own an object with one stream per voice; each stream sleeps while its voice is silent."""
-        for voice, stream in enumerate(obj._base_objs):
+        streams = obj._base_objs
+        if len(streams) != len(self._voice_streams):
+            raise ValueError(
+                f"{self.patch.kind}: a per-voice object has {len(streams)} streams for "
+                f"{len(self._voice_streams)} voices"
+            )
+        for voice, stream in enumerate(streams):
             self._voice_streams[voice].append(stream)
         return self.own(obj)
 
@@ -304,25 +306,7 @@ class Track(_Owner):
                 stream.play() if chain else stream.stop()
             self._chain_awake = chain
 
-    def _voices(self, patch: InstrumentPatch, frequency: Any, amplitude: Any) -> list[Any]:
-        if isinstance(patch, FmPatch):
-            index = self._per_voice(amplitude * patch.index)
-            fm = pyo.FM(carrier=frequency, ratio=patch.ratio, index=index, mul=amplitude)
-            return [self._per_voice(fm)]
-        table = self.own(pyo.HarmTable(_partials(patch)))
-        table.normalize()
-        unison = patch.unison if isinstance(patch, SubtractivePatch) else 1
-        detune = patch.detune if isinstance(patch, SubtractivePatch) else 0.0
-        oscillators = []
-        for index in range(unison):
-            ratio = 2.0 ** ((index - (unison - 1) / 2) * detune / 1200.0)
-            pitch = frequency if ratio == 1.0 else self._per_voice(frequency * ratio)
-            oscillators.append(
-                self._per_voice(pyo.Osc(table, freq=pitch, phase=index / 3, mul=amplitude))
-            )
-        return oscillators
-
-    def _shape(self, patch: InstrumentPatch, signal: Any, amplitude: Any) -> Any:
+    def _shape(self, patch: VoicePatch, signal: Any, amplitude: Any) -> Any:
         """Filter, drive and chorus on the summed voices: one filter per track, not per voice."""
         if isinstance(patch, FmPatch) and (1.0 / patch.ratio).is_integer():
             # FM's sidebands lie at c +- k*m; when the modulator is the carrier over n, one falls
@@ -354,35 +338,20 @@ class Track(_Owner):
         return signal
 
 
-def frequency_scale(patch: InstrumentPatch) -> float:
-    """What the control rings hold, relative to the note's frequency: a wavetable whose first
-    partial is an octave down (organ 16', a sub oscillator) plays at half the note's frequency."""
-    if isinstance(patch, OrganPatch) or (isinstance(patch, SubtractivePatch) and patch.sub > 0):
-        return 0.5
-    return 1.0
+class _TrackVoices:
+    """A track's voices as an instrument kind's ``build`` sees them (``instruments.Voices``)."""
 
+    def __init__(self, track: Track, frequency: Any, amplitude: Any, sample_rate: int) -> None:
+        self.frequency = frequency
+        self.amplitude = amplitude
+        self.sample_rate = sample_rate
+        self._track = track
 
-def _partials(patch: InstrumentPatch) -> list[float]:
-    """Amplitudes of the wavetable's harmonics (sub octave and drawbars included)."""
-    if isinstance(patch, OrganPatch):
-        partials = [0.0] * max(_DRAWBAR_HARMONICS)
-        for harmonic, level in zip(_DRAWBAR_HARMONICS, patch.drawbars, strict=True):
-            partials[harmonic - 1] = level / 8.0
-        return partials
-    assert isinstance(patch, SubtractivePatch)
-    n = range(1, patch.harmonics + 1)
-    wave = {
-        "saw": [1.0 / k for k in n],
-        "square": [1.0 / k if k % 2 else 0.0 for k in n],
-        "triangle": [(-1.0) ** (k // 2) / k**2 if k % 2 else 0.0 for k in n],
-        "sine": [1.0],
-    }[patch.wave]
-    if patch.sub == 0:
-        return wave
-    octave_down = [0.0] * (2 * len(wave))
-    octave_down[0] = patch.sub
-    octave_down[1::2] = wave
-    return octave_down
+    def per_voice(self, obj: T) -> T:
+        return cast(T, self._track._per_voice(obj))
+
+    def keep(self, obj: T) -> T:
+        return cast(T, self._track.own(obj))
 
 
 class Capture(Rings):

@@ -10,10 +10,11 @@ import sys
 import tomllib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from jamd.engine.instruments import plugin_kinds
 from jamd.errors import InputError, validation_messages
 
 
@@ -58,7 +59,11 @@ class MixDefaults(_Spec):
     delay: float = Field(0.0, ge=0.0, le=1.0)
 
 
-class _Instrument(_Spec):
+class VoicePatch(_Spec):
+    """What every voiced instrument's patch has: the base of each kind's model, third parties'
+    included (see ``jamd.engine.instruments``). A kind adds its ``kind`` literal and its keys."""
+
+    kind: str
     name: str = ""
     description: str = ""
     program: int = Field(0, ge=0, le=127, description="General MIDI program, for MIDI export")
@@ -72,7 +77,7 @@ class _Instrument(_Spec):
     mix: MixDefaults = MixDefaults()
 
 
-class SubtractivePatch(_Instrument):
+class SubtractivePatch(VoicePatch):
     """Band-limited oscillators (optionally detuned in unison, with a sub octave) into a filter."""
 
     kind: Literal["subtractive"]
@@ -83,7 +88,7 @@ class SubtractivePatch(_Instrument):
     harmonics: int = Field(24, ge=1, le=128, description="partials in the band-limited wave")
 
 
-class FmPatch(_Instrument):
+class FmPatch(VoicePatch):
     """Two-operator FM; the modulation index follows the envelope, so attacks are brighter."""
 
     kind: Literal["fm"]
@@ -91,13 +96,42 @@ class FmPatch(_Instrument):
     index: float = Field(2.0, ge=0.0, le=20.0)
 
 
-class OrganPatch(_Instrument):
+class OrganPatch(VoicePatch):
     """Additive tonewheel-style organ: nine drawbars, 0..8 as on the instrument."""
 
     kind: Literal["organ"]
     drawbars: tuple[float, float, float, float, float, float, float, float, float] = (
         8, 8, 8, 0, 0, 0, 0, 0, 0,
     )  # fmt: skip
+
+
+class SupersawPatch(VoicePatch):
+    """Seven detuned saws per voice (pyo's JP-8000-style SuperSaw): trance leads, big pads."""
+
+    kind: Literal["supersaw"]
+    detune: float = Field(0.5, ge=0.0, le=1.0, description="spread of the six side saws")
+    sides: float = Field(0.7, ge=0.0, le=1.0, description="0 the centre saw only .. 1 the sides")
+    gain: float = Field(0.5, ge=0.0, le=1.0, description="pyo's supersaw peaks near 2: scaled")
+
+
+class WavetablePatch(VoicePatch):
+    """One cycle drawn from its harmonics: any static spectrum (glass, reed, bell-less organ)."""
+
+    kind: Literal["wavetable"]
+    partials: tuple[float, ...] = Field(
+        min_length=1, max_length=128, description="amplitude of harmonic 1, 2, 3 ... (-1..1)"
+    )
+    unison: int = Field(1, ge=1, le=3)
+    detune: float = Field(0.0, ge=0.0, le=50.0, description="cents between unison voices")
+
+    @field_validator("partials")
+    @classmethod
+    def _audible(cls, partials: tuple[float, ...]) -> tuple[float, ...]:
+        if any(not -1.0 <= level <= 1.0 for level in partials):
+            raise ValueError("every partial's level must be -1..1")
+        if not any(partials):
+            raise ValueError("at least one partial must be non-zero")
+        return partials
 
 
 DrumModel = Literal[
@@ -127,21 +161,37 @@ class DrumKitPatch(_Spec):
     mix: MixDefaults = MixDefaults()
 
 
-InstrumentPatch = SubtractivePatch | FmPatch | OrganPatch
-Patch = Annotated[InstrumentPatch | DrumKitPatch, Field(discriminator="kind")]
+Patch = VoicePatch | DrumKitPatch
+
+BUILTIN_KINDS: dict[str, type[VoicePatch] | type[DrumKitPatch]] = {
+    "subtractive": SubtractivePatch,
+    "fm": FmPatch,
+    "organ": OrganPatch,
+    "supersaw": SupersawPatch,
+    "wavetable": WavetablePatch,
+    "drumkit": DrumKitPatch,
+}
+"""jamd's own kinds; ``kind_models`` adds those that plugins register."""
 
 
-class _PatchFile(BaseModel):
-    model_config = ConfigDict(defer_build=True)
-    patch: Patch
+def kind_models() -> dict[str, type[VoicePatch] | type[DrumKitPatch]]:
+    """Every kind a patch file may name, jamd's and installed plugins', with its model."""
+    plugins = {name: kind.patch for name, kind in plugin_kinds().items()}
+    return {**BUILTIN_KINDS, **plugins}
 
 
 def parse_patch(data: dict[str, object], source: str) -> Patch:
     """Validate one patch's data; every error is reported at once, prefixed by ``source``."""
+    models = kind_models()
+    kind = data.get("kind")
+    model = models.get(kind) if isinstance(kind, str) else None
+    if model is None:
+        got = " (missing)" if kind is None else f", got {kind!r}"
+        raise PatchError(source, [f"kind: must be one of {', '.join(models)}{got}"])
     try:
-        return _PatchFile.model_validate({"patch": data}).patch
+        return model.model_validate(data)
     except ValidationError as error:
-        raise PatchError(source, validation_messages(error, _PatchFile, strip_prefix=1)) from None
+        raise PatchError(source, validation_messages(error, model)) from None
 
 
 def load_patch_file(path: Path) -> Patch:

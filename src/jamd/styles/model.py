@@ -53,7 +53,7 @@ PATCHES: dict[Role, tuple[str, ...]] = {
     "drums": ("drums/acoustic", "drums/brushes", "drums/808", "drums/909"),
     "bass": ("bass/finger", "bass/upright", "bass/synth", "bass/808"),
     "keys": ("keys/epiano", "keys/piano", "keys/organ", "keys/guitar"),
-    "pad": ("pad/warm", "pad/strings"),
+    "pad": ("pad/warm", "pad/strings", "pad/supersaw", "pad/glass"),
     "lead": ("lead/saw", "lead/square", "lead/horn", "lead/flute"),
 }
 """The patches the engine provides, per role: a style may choose only among these."""
