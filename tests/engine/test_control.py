@@ -109,6 +109,35 @@ def test_release_all_cuts_held_notes_and_drops_future_ones() -> None:
     assert np.count_nonzero(amplitude[1]) == 0
 
 
+def test_a_hand_over_fades_held_notes_in_the_fade_and_says_what_they_were() -> None:
+    amplitude = rings(3)
+    scheduler = VoiceScheduler(
+        shape(release=2000), frequency_rings=rings(3), amplitude_rings=amplitude
+    )
+    scheduler.add(Note("pad", 0, 3000, 60, 0.9))
+    scheduler.add(Note("pad", 0, 800, 64, 0.7))  # let go before the change: releases as ever
+    scheduler.add(Note("pad", 1500, 3500, 67, 0.5))  # starts after: not the old patch's
+    assert scheduler.hand_over(1000, fade=100) == [(60, 0.9, 3000)]
+    scheduler.render(0, RING)
+    assert amplitude[0][1099] > 0
+    assert np.count_nonzero(amplitude[0][1100:]) == 0  # 100 samples, not the 2000 of release
+    assert amplitude[1][2700] > 0  # 800 + its whole release
+
+
+def test_a_retract_before_a_hand_over_gives_the_held_notes_back() -> None:
+    held = Note("keys", 0, 3000, 60, 0.8)
+    amplitude = rings(1)
+    scheduler = VoiceScheduler(
+        shape(release=100), frequency_rings=rings(1), amplitude_rings=amplitude
+    )
+    scheduler.add(held)
+    scheduler.render(0, 900)
+    scheduler.hand_over(1500, fade=50)
+    scheduler.retract(1200)  # the patch change is called off
+    scheduler.render(900, RING)
+    np.testing.assert_array_equal(np.stack(amplitude), render_voices([held], voices=1))
+
+
 def stereo_click(length: int = 50) -> np.ndarray:
     return np.ones((2, length), dtype=np.float32)
 

@@ -105,28 +105,38 @@ def test_retracting_written_control_rewrites_it_before_it_plays(rig: Rig) -> Non
     assert rig.engine.stats().underruns == 0
 
 
-def test_a_patch_change_takes_over_on_its_sample_while_the_old_one_rings_out(rig: Rig) -> None:
+def test_a_patch_change_takes_over_on_its_sample_and_held_notes_cross_fade(rig: Rig) -> None:
     rig.play_for(0.2)
     change = rig.engine.position() + SR // 2
-    held = Note("keys", change - SR // 4, change + SR // 4, 60, 1.0)  # across the change
+    held = Note("keys", change - SR // 4, change + SR // 2, 60, 1.0)  # across the change
     rig.engine.schedule([held])
-    rig.engine.change_patch("keys", LIBRARY.load("keys/piano"), change)
-    rig.engine.schedule([Note("keys", change, change + SR // 8, 72, 1.0)])
+    rig.engine.change_patch("keys", LIBRARY.load("pad/warm"), change)
     lane = rig.engine.graph.lanes["keys"]
     assert [track.patch for track in lane.tracks] == [
         LIBRARY.load("keys/organ"),
-        LIBRARY.load("keys/piano"),
+        LIBRARY.load("pad/warm"),
     ]
-    rig.play_for(0.45)  # the organ's note still rings past the change
-    assert len(lane.tracks) == 2
-    rig.play_for(1.5)
-    assert [track.patch for track in lane.tracks] == [LIBRARY.load("keys/piano")]
+    rig.play_for(0.3)
+    assert len(lane.tracks) == 2  # the organ fades out, its chain's tail after it
+    rig.play_for(0.6)  # the organ's note would have been held till now: it was handed over
+    assert [track.patch for track in lane.tracks] == [LIBRARY.load("pad/warm")]
     assert rig.engine.stats().patch_changes == 3  # two at start, this one
     assert rig.engine.stats().broken_buffers == 0  # the new patch's buffers start cleared
     stems = rig.close()
-    keys = stems["keys"][:, 0]
+    keys = stems["keys"][:, 0].astype(np.float64)
+    crossfade = int(0.05 * SR)
     assert np.max(np.abs(keys[change - SR // 8 : change])) > 0.01  # the organ before
-    assert np.max(np.abs(keys[change + 100 : change + SR // 8])) > 0.01  # both after
+    after = keys[change + crossfade : change + SR // 2]
+    assert np.max(np.abs(after)) > 0.01  # the held note goes on, on the pad
+    spectrum = np.abs(np.fft.rfft(after * np.hanning(len(after))))
+    hz = np.fft.rfftfreq(len(after), 1 / SR)
+    assert abs(hz[np.argmax(spectrum[hz < 2000])] - 261.6) < 8.0  # at its pitch, C4
+    steps = np.abs(np.diff(keys))
+    around = steps[change - 96 : change + 96].max()  # 2 ms each side of the change
+    steady = max(
+        steps[change - SR // 8 : change - 96].max(), steps[change + 96 : change + SR // 4].max()
+    )
+    assert around <= 1.1 * steady, "a click at the patch change"
 
 
 def test_a_writer_that_falls_behind_leaves_silence_and_counts_an_underrun(tmp_path: Path) -> None:

@@ -63,22 +63,19 @@ class EnvelopeShape:
         """Offset after which the decay is within 1e-4 of the sustain level: held constant."""
         return math.ceil(self.attack + self.decay * math.log(1e4) / _DECAY_TIME_CONSTANTS)
 
-    @property
-    def release_samples(self) -> int:
-        return math.ceil(self.release)
-
     def peak(self, velocity: float) -> float:
         return float(velocity**self.velocity_curve)
 
     def levels(
-        self, first: int, stop: int, *, gate: int, start_level: float
+        self, first: int, stop: int, *, gate: int, start_level: float, release: float = 0.0
     ) -> npt.NDArray[np.float64]:
         """Levels (0..1 of the peak) at the offsets [first, stop) from the note's start.
 
         Attack rises linearly from ``start_level`` (non-zero from the very first sample, so the
         onset is exact); decay falls exponentially towards the sustain level; after ``gate`` the
         release falls from wherever the level was, shaped to reach zero exactly at its end.
-        Each segment is computed only over the offsets that fall inside it.
+        Each segment is computed only over the offsets that fall inside it. ``release``, when
+        given, replaces the envelope's release time (samples), for a note handed over.
         """
         out = np.empty(stop - first, dtype=np.float64)
         attack_end = min(stop, max(first, min(gate, math.ceil(self.attack))))
@@ -97,7 +94,9 @@ class EnvelopeShape:
         if release_start < stop:
             at_gate = self._held_at(gate, start_level)
             fraction = np.minimum(
-                (np.arange(release_start, stop, dtype=np.float64) - gate) / self.release, 1.0
+                (np.arange(release_start, stop, dtype=np.float64) - gate)
+                / (release or self.release),
+                1.0,
             )
             out[release_start - first :] = (
                 at_gate * np.exp(-_DECAY_TIME_CONSTANTS * fraction) * (1.0 - fraction)
@@ -127,6 +126,10 @@ class _Sounding:
     from_pitch: float  # where a glide starts (== pitch when there is none)
     peak: float
     start_level: float  # of the new peak, for a click-free takeover of a sounding voice
+    velocity: float
+    release: float  # samples: the envelope's, or a hand-over's shorter fade
+    handed_at: int | None = None  # where another patch took the note over
+    held: int = 0  # the gate before the hand-over shortened it
 
 
 class VoiceScheduler:
@@ -186,8 +189,28 @@ class VoiceScheduler:
             if previous.start + previous.gate > note.start and not self.mono:
                 self.stolen += 1
             previous.stop = note.start
-        stop = note.start + gate + self.envelope.release_samples
-        queue.append(_Sounding(note.start, gate, stop, note.pitch, from_pitch, peak, start_level))
+        release = self.envelope.release
+        stop = note.start + gate + math.ceil(release)
+        queue.append(
+            _Sounding(
+                note.start, gate, stop, note.pitch, from_pitch, peak, start_level, note.velocity, release
+            )
+        )
+
+    def hand_over(self, at: int, fade: float) -> list[tuple[float, float, int]]:
+        """Let the notes held at sample ``at`` go, fading in at most ``fade`` samples, for another
+        patch to take over; their (pitch, velocity, key-up sample). A retract before ``at``
+        gives them back."""
+        taken = []
+        for queue in self._queues:
+            for sounding in queue:
+                if sounding.start < at < sounding.start + sounding.gate:
+                    taken.append((sounding.pitch, sounding.velocity, sounding.start + sounding.gate))
+                    sounding.handed_at, sounding.held = at, sounding.gate
+                    sounding.gate = at - sounding.start
+                    sounding.release = max(1.0, min(fade, self.envelope.release))
+                    sounding.stop = at + math.ceil(sounding.release)
+        return taken
 
     def retract(self, at: int) -> None:
         """Forget every note that starts at or after sample ``at`` (a replanned future).
@@ -199,7 +222,14 @@ class VoiceScheduler:
                 continue
             kept = self._queues[voice] = deque(s for s in queue if s.start < at)
             if kept:
-                kept[-1].stop = kept[-1].start + kept[-1].gate + self.envelope.release_samples
+                last = kept[-1]
+                last.stop = last.start + last.gate + math.ceil(last.release)
+        for queue in self._queues:
+            for sounding in queue:
+                if sounding.handed_at is not None and sounding.handed_at >= at:
+                    sounding.gate, sounding.release = sounding.held, self.envelope.release
+                    sounding.handed_at = None
+                    sounding.stop = sounding.start + sounding.gate + math.ceil(sounding.release)
 
     def silence(self, start: int, stop: int) -> None:
         """Zero the amplitude rings over the played samples [start, stop): a writer that falls
@@ -222,7 +252,7 @@ class VoiceScheduler:
             for sounding in queue:
                 if sounding.start < at < sounding.start + sounding.gate:
                     sounding.gate = at - sounding.start
-                    sounding.stop = at + self.envelope.release_samples
+                    sounding.stop = at + math.ceil(sounding.release)
                 elif sounding.start >= at:
                     sounding.stop = sounding.start  # never sounds
         for queue in self._queues:
@@ -256,6 +286,7 @@ class VoiceScheduler:
                     hi - sounding.start,
                     gate=sounding.gate,
                     start_level=sounding.start_level,
+                    release=sounding.release,
                 )
                 pitches = self._frequencies(sounding, lo - sounding.start, hi - sounding.start)
                 if wobble is not None:
@@ -302,7 +333,11 @@ class VoiceScheduler:
     def _level_of(self, sounding: _Sounding, at: int) -> float:
         offset = at - sounding.start
         levels = self.envelope.levels(
-            offset, offset + 1, gate=sounding.gate, start_level=sounding.start_level
+            offset,
+            offset + 1,
+            gate=sounding.gate,
+            start_level=sounding.start_level,
+            release=sounding.release,
         )
         return sounding.peak * float(levels[0])
 

@@ -31,6 +31,7 @@ _SMOOTHING = 0.05  # seconds: faders and sends glide instead of stepping
 _CHAIN_TAIL_SECONDS = 0.3  # a track's filter and chorus run this long after its last voice
 _ECHO_SPREAD = 0.011  # seconds between left and right echoes: width without a ping-pong
 _TILT_HZ = 2500.0  # where the mood's high shelf turns
+CROSSFADE_SECONDS = 0.05  # a patch change: held notes fade from the old patch to the new
 
 
 def db_to_gain(db: float) -> float:
@@ -149,6 +150,7 @@ class Track(_Owner):
         super().__init__()
         self.name = name
         self.patch = patch
+        self.sample_rate = sample_rate
         self.channel = Channel.of(patch, fader or Fader())
         self._stereo_source = isinstance(patch, DrumKitPatch)
         left, right = self.channel.gains(stereo_source=self._stereo_source)
@@ -441,6 +443,7 @@ class Lane(_Owner):
             self.cut += 1
             free = [oldest.slot]
         slot = free[0]
+        previous = self.current
         track.set_fader(self.fader)
         track.set_tone(self.tone)
         track.clear_outputs()
@@ -450,6 +453,18 @@ class Lane(_Owner):
             signal.value = source
             signal.play()
         self._playing.append(_Playing(since, track, slot))
+        if previous is not None:
+            self._hand_over(previous, track, since)
+
+    def _hand_over(self, previous: Track, track: Track, since: int) -> None:
+        """Notes held across the change cross-fade: the old patch lets them go in at most
+        ``CROSSFADE_SECONDS`` (its own release if shorter) while the new one takes them up from
+        ``since``. Drum hits ring out as they are."""
+        old, new = previous.scheduler, track.scheduler
+        if isinstance(old, VoiceScheduler) and isinstance(new, VoiceScheduler):
+            fade = CROSSFADE_SECONDS * track.sample_rate
+            for pitch, velocity, end in old.hand_over(since, fade):
+                track.schedule(Note(self.name, since, end, pitch, velocity))
 
     def schedule(self, note: Note) -> bool:
         """Hand the note to the track playing at its start; False if the lane has none yet."""
