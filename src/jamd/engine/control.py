@@ -193,7 +193,15 @@ class VoiceScheduler:
         stop = note.start + gate + math.ceil(release)
         queue.append(
             _Sounding(
-                note.start, gate, stop, note.pitch, from_pitch, peak, start_level, note.velocity, release
+                note.start,
+                gate,
+                stop,
+                note.pitch,
+                from_pitch,
+                peak,
+                start_level,
+                note.velocity,
+                release,
             )
         )
 
@@ -205,7 +213,9 @@ class VoiceScheduler:
         for queue in self._queues:
             for sounding in queue:
                 if sounding.start < at < sounding.start + sounding.gate:
-                    taken.append((sounding.pitch, sounding.velocity, sounding.start + sounding.gate))
+                    taken.append(
+                        (sounding.pitch, sounding.velocity, sounding.start + sounding.gate)
+                    )
                     sounding.handed_at, sounding.held = at, sounding.gate
                     sounding.gate = at - sounding.start
                     sounding.release = max(1.0, min(fade, self.envelope.release))

@@ -19,7 +19,7 @@ from jamd.engine.drumsynth import render_piece
 from jamd.engine.interface import Fader
 from jamd.engine.notes import Note
 from jamd.engine.patches import DrumKitPatch, FmPatch, Patch, VoicePatch
-from jamd.engine.server import pyo
+from jamd.engine.server import pyo, reaper
 from jamd.engine.voices import instrument_kind
 
 T = TypeVar("T")
@@ -151,6 +151,7 @@ class Track(_Owner):
         self.name = name
         self.patch = patch
         self.sample_rate = sample_rate
+        self.streams: list[Any] = []  # what pyo made for this track (``reaper.watch``)
         self.channel = Channel.of(patch, fader or Fader())
         self._stereo_source = isinstance(patch, DrumKitPatch)
         left, right = self.channel.gains(stereo_source=self._stereo_source)
@@ -526,6 +527,8 @@ class Lane(_Owner):
                 signal.stop()
                 signal.value = 0.0
         playing.track.close()
+        if playing.slot >= 0:  # pyo's leaks on its streams go once the track is gone
+            reaper.bury(playing.track.streams)
 
 
 class Graph(_Owner):
@@ -606,14 +609,17 @@ class Graph(_Owner):
     def build_track(self, lane: str, patch: Patch) -> Track:
         """A new track for ``lane`` with the lane's fader and tone; any thread may build one."""
         current = self.lanes.get(lane) if hasattr(self, "lanes") else None
-        return Track(
-            lane,
-            patch,
-            self.clock,
-            self.sample_rate,
-            fader=current.fader if current else None,
-            tone=current.tone if current else 1.0,
-        )
+        with reaper.watch(self.clock) as streams:
+            track = Track(
+                lane,
+                patch,
+                self.clock,
+                self.sample_rate,
+                fader=current.fader if current else None,
+                tone=current.tone if current else 1.0,
+            )
+        track.streams = streams
+        return track
 
     def schedule(self, notes: Sequence[Note]) -> int:
         """Hand notes to their lanes; returns how many could not be placed (they are dropped)."""
@@ -647,7 +653,9 @@ class Graph(_Owner):
             lane.silence(start, stop)
 
     def retire(self, position: int) -> int:
-        return sum(lane.retire(position) for lane in self.lanes.values())
+        freed: int = sum(lane.retire(position) for lane in self.lanes.values())
+        reaper.reap()
+        return freed
 
     def set_tilt(self, db: float) -> None:
         """The master's high shelf, in dB (0 is flat); live graphs only."""
@@ -677,6 +685,7 @@ class Graph(_Owner):
     def close(self) -> None:
         for lane in self.lanes.values():
             lane.close()
+        reaper.forget()
         self.stop_all()
         self.release()
 
