@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from jamd.engine.interface import Fader
-from jamd.engine.notes import Note
+from jamd.engine.notes import Note, PatchChange
 from jamd.engine.offline import OfflineEngine, render_to_wav
 from jamd.engine.patches import Patch, PatchLibrary, default_patch_dirs, parse_patch
 from jamd.engine.wavfile import read_wav
@@ -187,3 +187,27 @@ def test_rendered_files_get_the_usual_permissions(tmp_path: Path) -> None:
     umask = os.umask(0)
     os.umask(umask)
     assert mode == 0o666 & ~umask
+
+
+def test_a_lane_changes_patch_on_its_sample_offline_and_a_held_note_carries_on() -> None:
+    sine = parse_patch({**TONE.model_dump(), "wave": "sine"}, "test sine")
+    change = SR // 2 + 123
+    notes = [
+        Note("tone", 1000, SR, 69, 0.9),  # held across the change
+        Note("tone", change + 2000, change + 8000, 81, 0.9),
+    ]
+    with OfflineEngine(
+        {"tone": TONE}, sample_rate=SR, stems=True, changes=[PatchChange("tone", sine, change)]
+    ) as engine:
+        engine.schedule(notes)
+        audio = np.concatenate([block.stems["tone"] for block in engine.blocks(SR + SR // 4)])[:, 0]
+        tracks = engine.graph.lanes["tone"].tracks
+    assert [track.patch for track in tracks] == [sine]  # the square was freed once silent
+
+    def odd_harmonics(part: np.ndarray) -> float:
+        spectrum = np.abs(np.fft.rfft(part * np.hanning(len(part))))
+        hz = np.fft.rfftfreq(len(part), 1 / SR)
+        return float(spectrum[np.abs(hz - 1320) < 20].max() / spectrum[np.abs(hz - 440) < 20].max())
+
+    assert odd_harmonics(audio[change - 4800 : change]) > 0.2  # a square: a strong third
+    assert odd_harmonics(audio[change + 4800 : change + 9600]) < 0.01  # the sine takes it up

@@ -24,7 +24,7 @@ def test_streams_of_freed_objects_are_freed_and_those_of_live_ones_wait() -> Non
         assert len(made) == 13
         reaper.bury(made)
         del made, dropped
-        assert reaper.reap() == 10
+        assert reaper.reap(clock) == 10
         assert reaper.waiting == 3  # the sine, its gain and the Dummy still play
         capture = pyo.NewTable(512 / 48000.0)
         with reaper.watch(clock) as recording:
@@ -34,7 +34,7 @@ def test_streams_of_freed_objects_are_freed_and_those_of_live_ones_wait() -> Non
         server.process(4)
         assert np.max(np.abs(np.asarray(capture.getBuffer()))) > 0.2  # the sine sounds
         del kept, recorder, recording
-        assert reaper.reap() == 3 + 4  # the recorder and what pyo made for it
+        assert reaper.reap(clock) == 3 + 4  # the recorder and what pyo made for it
         assert streams_alive() == before
     finally:
         reaper.forget()

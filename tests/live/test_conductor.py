@@ -478,3 +478,41 @@ def test_changes_made_while_stopped_play_from_the_top_too(make_band: MakeBand) -
     assert band.conductor.planned[-1].song.plan.key.name == "Eb major"
     assert band.session.patches["keys"] == "keys/organ"
     assert {bar.chord for bar in band.conductor.planned if bar.song_bar is not None} == {"Fm7"}
+
+
+def test_a_chorus_plays_its_own_pad_from_its_first_bar_and_the_outro_takes_the_songs_back(
+    make_band: MakeBand,
+) -> None:
+    band = make_band("pop")  # pop: a warm pad in quiet sections, strings in the choruses
+    song = band.conductor.planned[0].song
+    plan = song.plan
+    assert song.arrangement.patch(Part.PAD) == "pad/warm"
+    sections = {s.label: s for s in plan.sections}
+    count_in = band.conductor.settings.count_in_bars * plan.beats_per_bar
+
+    def bar_sample(bar: int) -> int:
+        return band.beat_sample(count_in + plan.bar_start(bar))
+
+    band.run_to(bar_sample(sections["outro"].start_bar) + 1)
+    pad = [(p.name, at) for lane, p, at in band.engine.transcript.patch_changes() if lane == "pad"]
+    library = band.conductor.patch_library
+    warm, strings = library.load("pad/warm").name, library.load("pad/strings").name
+    assert pad[-2:] == [  # chorus 2 goes on with the strings: no change there
+        (strings, bar_sample(sections["chorus 1"].start_bar)),
+        (warm, bar_sample(sections["outro"].start_bar)),
+    ]
+
+
+def test_a_part_the_performer_holds_keeps_its_patch_through_the_sections(
+    make_band: MakeBand,
+) -> None:
+    band = make_band("pop")
+    plan = band.conductor.planned[0].song.plan
+    chorus = next(s for s in plan.sections if s.label == "chorus 1")
+    count_in = band.conductor.settings.count_in_bars * plan.beats_per_bar
+    band.run_to(band.beat_sample(count_in + 4))
+    held = band.apply(SetPatch("pad", "warm"))
+    band.run_to(band.beat_sample(count_in + plan.bar_start(chorus.start_bar + chorus.bars) + 1))
+    changes = [at for lane, _, at in band.engine.transcript.patch_changes() if lane == "pad"]
+    assert all(at <= held.at for at in changes)
+    assert band.conductor.planned[-1].song.arrangement.patches_in(2)[Part.PAD] == "pad/warm"

@@ -7,7 +7,7 @@ wrapper is collected while C objects still read it, which crashes the audio thre
 """
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -535,8 +535,9 @@ class Graph(_Owner):
     """Lanes, sends and the master bus, reading one sample clock.
 
     Given ``lanes`` (live), the lanes are switchable: they take patches while the music runs,
-    starting with none (``patches`` may start some). Otherwise each lane is fixed to its patch
-    in ``patches`` (offline renders: no slot costs a stream).
+    starting with none (``patches`` may start some). Otherwise each lane starts on its patch
+    in ``patches`` and is fixed to it (offline renders: no slot costs a stream), but for the
+    lanes in ``changing``, which are switchable.
     """
 
     def __init__(
@@ -547,6 +548,7 @@ class Graph(_Owner):
         delay_seconds: float,
         stems: bool,
         lanes: Sequence[str] | None = None,
+        changing: Collection[str] = (),
     ) -> None:
         super().__init__()
         self.sample_rate = sample_rate
@@ -557,10 +559,14 @@ class Graph(_Owner):
             for name, patch in patches.items():
                 self.lanes[name].install(self.build_track(name, patch), 0)
         else:
-            self.lanes = {
-                name: self.own(Lane(name, track=self.own(self.build_track(name, patch))))
-                for name, patch in patches.items()
-            }
+            self.lanes = {}
+            for name, patch in patches.items():
+                if name in changing:  # a lane whose patch changes needs slots to change in
+                    self.lanes[name] = self.own(Lane(name))
+                    self.lanes[name].install(self.build_track(name, patch), 0)
+                else:
+                    track = self.own(self.build_track(name, patch))
+                    self.lanes[name] = self.own(Lane(name, track=track))
         strips = self.lanes.values()
         dry = self.own(pyo.Mix([strip.output for strip in strips], voices=2))
         reverb_in = self.own(pyo.Mix([strip.reverb_send for strip in strips], voices=1))
@@ -654,7 +660,7 @@ class Graph(_Owner):
 
     def retire(self, position: int) -> int:
         freed: int = sum(lane.retire(position) for lane in self.lanes.values())
-        reaper.reap()
+        reaper.reap(self.clock)
         return freed
 
     def set_tilt(self, db: float) -> None:

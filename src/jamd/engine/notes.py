@@ -1,6 +1,10 @@
 """What the engine plays: notes placed on the sample clock."""
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from jamd.engine.patches import Patch
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,3 +30,12 @@ class Note:
             raise ValueError(f"velocity must be in (0, 1], got {self.velocity}")
         if not 0.0 <= self.pitch <= 127.0:
             raise ValueError(f"pitch must be 0..127, got {self.pitch}")
+
+
+@dataclass(frozen=True, slots=True)
+class PatchChange:
+    """From sample ``at`` on, ``lane`` plays ``patch`` (notes held across it cross-fade)."""
+
+    lane: str
+    patch: "Patch"
+    at: int

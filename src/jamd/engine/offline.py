@@ -10,6 +10,7 @@ import dataclasses
 import gc
 import time
 import traceback
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from jamd.engine.graph import Graph
-from jamd.engine.notes import Note
+from jamd.engine.notes import Note, PatchChange
 from jamd.engine.patches import Patch
 from jamd.engine.server import ManualServer
 from jamd.engine.wavfile import AtomicWavWriter
@@ -66,11 +67,21 @@ class OfflineEngine:
         seed: int = 1,
         delay_seconds: float = 0.375,
         stems: bool = False,
+        changes: Sequence[PatchChange] = (),
     ) -> None:
+        """``changes``: patches the lanes change to as the music goes (sections' own)."""
         self.sample_rate = sample_rate
         self._server = ManualServer(sample_rate, buffer_size, seed)
+        self._changes = deque(sorted(changes, key=lambda c: c.at))
+        self._notes: deque[Note] = deque()
         try:
-            self.graph = Graph(patches, sample_rate, delay_seconds=delay_seconds, stems=stems)
+            self.graph = Graph(
+                patches,
+                sample_rate,
+                delay_seconds=delay_seconds,
+                stems=stems,
+                changing={change.lane for change in changes},
+            )
             self._server.start()
         except BaseException as error:
             # pyo objects must die before their server: free the half-built graph's frames first.
@@ -83,9 +94,28 @@ class OfflineEngine:
         self._delivered = 0
 
     def schedule(self, notes: Sequence[Note]) -> None:
-        self.unknown_track_notes += self.graph.schedule(
-            sorted(notes, key=lambda n: (n.start, n.track))
-        )
+        """Notes to play; they reach the graph as the render comes to them, each lane's after
+        the patch changes before it."""
+        self._notes.extend(notes)
+        self._notes = deque(sorted(self._notes, key=lambda n: (n.start, n.track)))
+        self._feed(0)
+
+    def _feed(self, until: int) -> None:
+        """Make the patch changes before ``until`` and hand the graph every note up to the
+        next change still to come."""
+        while self._changes and self._changes[0].at < until:
+            change = self._changes.popleft()
+            self._hand_notes(change.at)
+            lane = self.graph.lanes[change.lane]
+            lane.install(self.graph.build_track(change.lane, change.patch), change.at)
+        self._hand_notes(self._changes[0].at if self._changes else None)
+
+    def _hand_notes(self, before: int | None) -> None:
+        ready = []
+        while self._notes and (before is None or self._notes[0].start < before):
+            ready.append(self._notes.popleft())
+        if ready:
+            self.unknown_track_notes += self.graph.schedule(ready)
 
     def blocks(self, frames: int) -> Iterator[Block]:
         """The next ``frames`` frames, block by block, aligned to the notes' sample positions.
@@ -103,6 +133,8 @@ class OfflineEngine:
             if missing > 0:
                 buffers = -(-missing // buffer_size)
                 processed = self._server.samples
+                self._feed(processed + buffers * buffer_size)
+                self.graph.retire(processed)
                 self.graph.render_control(processed, processed + buffers * buffer_size)
                 self._server.process(buffers)
             latency = self.graph.latency
@@ -157,6 +189,7 @@ def render_to_wav(
     buffer_size: int = 256,
     seed: int = 1,
     delay_seconds: float = 0.375,
+    changes: Sequence[PatchChange] = (),
 ) -> RenderReport:
     """Render notes to a stereo master WAV and, if asked, one stereo WAV per track plus ``fx``.
 
@@ -171,6 +204,7 @@ def render_to_wav(
             seed=seed,
             delay_seconds=delay_seconds,
             stems=stems_dir is not None,
+            changes=changes,
         ) as engine,
     ):
         master_file = files.enter_context(AtomicWavWriter(out, sample_rate)) if out else None

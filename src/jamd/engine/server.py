@@ -24,16 +24,15 @@ class StreamReaper:
     for good after the object is freed (references taken as the object is built and wired are
     never given back). A patch change frees some 40 objects, so each would leave 4 kB behind.
 
-    A track that is done with hands its objects' streams over (``bury``); once an object is
-    gone (pyo takes its stream off the server's list when it frees it, and only then), the
-    references left on its stream are pyo's leaks: they are given back and the stream goes.
-    A stream whose object lives on (something else still holds it) waits for a later ``reap``.
-    A pyo without the leak leaves nothing to give back. Reaping needs the server running:
-    ``forget`` drops what is buried before it shuts down.
+    What a track's build makes is watched (``watch``); once the track is done with, its streams
+    are buried. Once an object is gone (pyo takes its stream off the server's list when it frees
+    it, and only then), the references left on its stream are pyo's leaks: ``reap`` gives them
+    back and the stream goes. A stream whose object lives on waits for a later ``reap``. A pyo
+    without the leak leaves nothing to give back. ``forget`` drops what is buried before the
+    server shuts down.
     """
 
     def __init__(self) -> None:
-        self._server: Any = None
         self._buried: list[Any] = []
         self._lock = threading.Lock()
 
@@ -41,27 +40,23 @@ class StreamReaper:
     def watch(self, made_by: Any) -> Iterator[list[Any]]:
         """The streams made inside the block (on the server of the pyo object ``made_by``):
         those of the objects made there and of every object pyo made for them."""
-        server = made_by._base_objs[0].getServer()
-        before = {id(stream) for stream in server.getStreams()}
+        before = {id(stream) for stream in _streams(made_by)}
         made: list[Any] = []
         yield made
-        made.extend(stream for stream in server.getStreams() if id(stream) not in before)
-        with self._lock:
-            if server is not self._server:
-                self._server, self._buried = server, []
+        made.extend(stream for stream in _streams(made_by) if id(stream) not in before)
 
     def bury(self, streams: Iterable[Any]) -> None:
         """Streams (from ``watch``) to be freed once their objects are."""
         with self._lock:
-            if self._server is not None:
-                self._buried.extend(streams)
+            self._buried.extend(streams)
 
-    def reap(self) -> int:
-        """Free the buried streams whose objects are gone; how many."""
+    def reap(self, server_of: Any) -> int:
+        """Free the buried streams whose objects are gone (on the server of the pyo object
+        ``server_of``, which must be running); how many."""
         with self._lock:
             if not self._buried:
                 return 0
-            registered = {id(stream) for stream in self._server.getStreams()}
+            registered = {id(stream) for stream in _streams(server_of)}
             gone = [stream for stream in self._buried if id(stream) not in registered]
             self._buried = [stream for stream in self._buried if id(stream) in registered]
         for stream in gone:
@@ -72,11 +67,17 @@ class StreamReaper:
 
     def forget(self) -> None:
         with self._lock:
-            self._server, self._buried = None, []
+            self._buried = []
 
     @property
     def waiting(self) -> int:
         return len(self._buried)
+
+
+def _streams(obj: Any) -> list[Any]:
+    """Every stream on the server of a pyo object."""
+    streams: list[Any] = obj._base_objs[0].getServer().getStreams()
+    return streams
 
 
 reaper = StreamReaper()

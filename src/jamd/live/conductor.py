@@ -105,12 +105,24 @@ class LiveSong:
     style: Style
     plan: SongPlan
     arrangement: Arrangement
-    patches: Mapping[str, Patch]
+    patches: Mapping[str, Patch]  # per lane, for the whole song
     new_tempo: float | None = None  # a genre's own tempo, taken on the song's first bar
+    section_patches: Mapping[str, Patch] = field(default_factory=dict)  # by name
 
     @property
     def genre(self) -> str:
         return self.plan.params.genre
+
+    def patches_at(self, song_bar: int) -> Mapping[str, Patch]:
+        """What each lane plays in the bar: the song's patches, or its section's own."""
+        own = self.arrangement.sections[self.plan.section_index(song_bar)].patches
+        if not own:
+            return self.patches
+        loaded = self.section_patches
+        return {
+            **self.patches,
+            **{part.value: loaded[name] for part, name in own.items() if name in loaded},
+        }
 
 
 @dataclass(frozen=True)
@@ -256,7 +268,7 @@ class Conductor:
         self._apply_mixer()
         self.engine.set_tilt(self._tilt(self.session.mood))
         self.engine.set_delay_time(DELAY_BEATS * 60.0 / self.session.tempo)
-        self.engine.prepare(self._song.patches.values())
+        self.engine.prepare([*self._song.patches.values(), *self._song.section_patches.values()])
         self._prepare_kits(self._song.style)
         if self.settings.autoplay:
             self._play(position)
@@ -619,7 +631,8 @@ class Conductor:
             return
         self._plan_ahead(position)
         song = self._planning_song()
-        if self._with_patches(song).patches == song.patches:
+        fresh = self._with_patches(song)
+        if (fresh.patches, fresh.section_patches) == (song.patches, song.section_patches):
             return
         outcome = self._at_boundary(
             None,
@@ -633,16 +646,23 @@ class Conductor:
 
     def _repatched(self, song: LiveSong, part: str, name: str | None) -> LiveSong:
         """``song`` with ``part`` on patch ``name`` (``None``: the one the genre chose)."""
-        if name is None:
-            name = arrange(song.plan, song.style, song.seed).patch(Part(part))
-        chosen = {**song.arrangement.patches, Part(part): name}
-        return self._with_patches(
-            replace(song, arrangement=replace(song.arrangement, patches=chosen))
-        )
+        if name is not None:
+            arrangement = song.arrangement.holding(Part(part), name)
+        else:  # the genre's choice again, section by section
+            others = {p: n for p, n in song.arrangement.patches.items() if p.value != part}
+            held = self._held() - {Part(part)}
+            arrangement = arrange(song.plan, song.style, song.seed, patches=others, held=held)
+        return self._with_patches(replace(song, arrangement=arrangement))
 
     def _with_patches(self, song: LiveSong) -> LiveSong:
+        """``song`` with its arrangement's patches loaded (those that load: a lane whose patch
+        does not keeps its own; a section whose patch does not plays the song's)."""
         fresh = {**song.patches, **self._load(song.arrangement)}
-        return replace(song, patches=MappingProxyType(fresh))
+        names = song.arrangement.names() - set(song.arrangement.patches.values())
+        loaded = {name: patch for name in sorted(names) if (patch := self._patch(name))}
+        return replace(
+            song, patches=MappingProxyType(fresh), section_patches=MappingProxyType(loaded)
+        )
 
     # -- tempo --------------------------------------------------------------------------------
 
@@ -752,7 +772,8 @@ class Conductor:
         self._cursor = following
         self._next_number = number + 1
         if following is not None and following.song is not cursor.song:
-            self.engine.prepare(following.song.patches.values())
+            upcoming = following.song
+            self.engine.prepare([*upcoming.patches.values(), *upcoming.section_patches.values()])
 
     def _apply_pending(self, cursor: Cursor, number: int) -> Cursor | None:
         still: list[_Pending] = []
@@ -783,7 +804,14 @@ class Conductor:
             return bar, replace(cursor, bar=cursor.bar + 1, fill=False, restrike=False)
         events, state = _bar_events(cursor, start_beat)
         bar = PlannedBar(
-            number, start_beat, plan.beats_per_bar, song, cursor.bar, events, cursor, song.patches
+            number,
+            start_beat,
+            plan.beats_per_bar,
+            song,
+            cursor.bar,
+            events,
+            cursor,
+            song.patches_at(cursor.bar),
         )
         if cursor.bar + 1 < plan.total_bars:
             following = replace(cursor, bar=cursor.bar + 1, state=state, fill=False, restrike=False)
@@ -856,10 +884,14 @@ class Conductor:
         )
         plan = plan_song(params, style, random.Random(seed))
         held = {Part(part): mix.patch for part, mix in session.mixer.items() if mix.patch}
-        arrangement = arrange(plan, style, seed, patches=held)
+        arrangement = arrange(plan, style, seed, patches=held, held=held)
         self._songs_started += 1
-        patches = self._load(arrangement)
-        return LiveSong(self._songs_started, seed, style, plan, arrangement, patches, new_tempo)
+        song = LiveSong(self._songs_started, seed, style, plan, arrangement, {}, new_tempo)
+        return self._with_patches(song)
+
+    def _held(self) -> set[Part]:
+        """The parts a performer holds on a patch of their choice."""
+        return {Part(part) for part, mix in self.session.mixer.items() if mix.patch}
 
     def _current_genre(self) -> str:
         return self._song.genre if self._song else self._genre
@@ -900,8 +932,10 @@ class Conductor:
         song = cursor.song
         params = replace(song.plan.params, key=key)
         plan = plan_song(params, song.style, random.Random(song.seed))
-        arrangement = arrange(plan, song.style, song.seed, patches=song.arrangement.patches)
-        new = replace(song, plan=plan, arrangement=arrangement)
+        arrangement = arrange(
+            plan, song.style, song.seed, patches=song.arrangement.patches, held=self._held()
+        )
+        new = self._with_patches(replace(song, plan=plan, arrangement=arrangement))
         hold = cursor.hold
         if self.session.chord_hold is not None:
             hold = parse_held_chord(self.session.chord_hold, key)
@@ -911,8 +945,11 @@ class Conductor:
         song = cursor.song
         params = replace(song.plan.params, energy=energy)
         plan = plan_song(params, song.style, random.Random(song.seed))
-        arrangement = arrange(plan, song.style, song.seed, patches=song.arrangement.patches)
-        return replace(cursor, song=replace(song, plan=plan, arrangement=arrangement))
+        arrangement = arrange(
+            plan, song.style, song.seed, patches=song.arrangement.patches, held=self._held()
+        )
+        new = self._with_patches(replace(song, plan=plan, arrangement=arrangement))
+        return replace(cursor, song=new)
 
     def _next_section(self, cursor: Cursor) -> Cursor:
         plan = cursor.song.plan

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jamd.compose import NoteEvent, Part, Song, SongParams, SongPlan, compose_song, plan_song
-from jamd.engine.notes import Note
+from jamd.engine.notes import Note, PatchChange
 from jamd.engine.offline import RenderReport, render_to_wav
 from jamd.engine.patches import DrumKitPatch, Patch, PatchLibrary, default_patch_dirs
 from jamd.errors import InputError
@@ -82,12 +82,13 @@ def render(
     plan = plan_song(params, style, random.Random(request.seed))
     song = compose_song(plan, style, request.seed)
     loaded = {part.value: patches.load(name) for part, name in song.arrangement.patches.items()}
+    changes = section_changes(song, patches, tempo, request.sample_rate)
     written: list[Path] = []
     report = None
     if request.out is not None or request.stems is not None:
         created = _make_directories(request.stems) if request.stems is not None else []
         try:
-            report = _render_audio(request, song, loaded, tempo)
+            report = _render_audio(request, song, loaded, changes, tempo)
         except BaseException:
             for directory in reversed(created):
                 directory.rmdir()
@@ -112,8 +113,29 @@ def render(
     return RenderResult(song, report, tuple(written), time.perf_counter() - began)
 
 
+def section_changes(
+    song: Song, library: PatchLibrary, tempo: float, sample_rate: int
+) -> list[PatchChange]:
+    """Where a section plays a lane on a patch of its own, and where the song's comes back."""
+    plan, arrangement = song.plan, song.arrangement
+    samples_per_beat = sample_rate * 60.0 / tempo
+    playing = dict(arrangement.patches)
+    changes = []
+    for index, section in enumerate(plan.sections):
+        at = round(plan.bar_start(section.start_bar) * samples_per_beat)
+        for part, name in arrangement.patches_in(index).items():
+            if playing[part] != name:
+                changes.append(PatchChange(part.value, library.load(name), at))
+                playing[part] = name
+    return changes
+
+
 def _render_audio(
-    request: RenderRequest, song: Song, patches: dict[str, Patch], tempo: float
+    request: RenderRequest,
+    song: Song,
+    patches: dict[str, Patch],
+    changes: Sequence[PatchChange],
+    tempo: float,
 ) -> RenderReport:
     return render_to_wav(
         patches,
@@ -124,6 +146,7 @@ def _render_audio(
         sample_rate=request.sample_rate,
         seed=request.seed,
         delay_seconds=DELAY_BEATS * 60.0 / tempo,
+        changes=changes,
     )
 
 
