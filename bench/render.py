@@ -6,7 +6,8 @@ rendering, writing the WAV, stems and MIDI), that process's peak RSS, and the ma
 integrated loudness and true peak (``jamd.engine.loudness``, read back from the WAV here, not
 in the timed command).
 
-Run: .venv/bin/python bench/render.py [--repeat N] [--duration S]
+Run: .venv/bin/python bench/render.py [--repeat N] [--duration S] [--energy E]
+(``--energy 1.0``: every part in, the loud patches: the fullest arrangement per genre)
 Targets on the 2-core reference machine: engine >= 50x real time (30 s in <= 0.6 s), whole
 command <= 1.5 s, peak RSS <= 150 MB; issue 6: -14 +-1 LUFS integrated, true peak <= -1 dBTP.
 """
@@ -24,10 +25,13 @@ GENRES = ("pop", "rock", "jazz", "electronic", "hip-hop", "classical", "country"
 JAMD = Path(sys.executable).with_name("jamd")
 
 
-def measure_command(genre: str, duration: float, directory: Path) -> tuple[float, float, float]:
+def measure_command(
+    genre: str, duration: float, energy: float, directory: Path
+) -> tuple[float, float, float]:
     """(wall seconds, peak RSS in MB, engine seconds) of one `jamd render` process."""
     command = [
         str(JAMD), "render", "--genre", genre, "--duration", str(duration), "--seed", "7",
+        "--energy", str(energy),
         "--out", str(directory / "song.wav"), "--midi", str(directory / "song.mid"),
         "--stems", str(directory / "stems"),
     ]  # fmt: skip
@@ -51,7 +55,11 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=3, help="runs per genre; the median is shown")
     parser.add_argument("--duration", type=float, default=30.0)
+    parser.add_argument(
+        "--energy", type=float, default=0.5, help="1.0: every genre's fullest arrangement"
+    )
     arguments = parser.parse_args()
+    print(f"{arguments.duration:g} s songs, seed 7, energy {arguments.energy:g}")
     print(
         f"{'genre':<11} {'engine s':>9} {'x real time':>11} {'command s':>10} {'peak RSS MB':>12}"
     )
@@ -61,7 +69,7 @@ def main() -> None:
             directory = Path(kept) / genre
             directory.mkdir()
             for _ in range(arguments.repeat):
-                runs.append(measure_command(genre, arguments.duration, directory))
+                runs.append(measure_command(genre, arguments.duration, arguments.energy, directory))
             wall = statistics.median(run[0] for run in runs)
             rss = max(run[1] for run in runs)
             engine = statistics.median(run[2] for run in runs)
