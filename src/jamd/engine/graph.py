@@ -242,7 +242,7 @@ class Track(_Owner):
     def _build_kit(self, kit: DrumKitPatch, clock: Any, sample_rate: int) -> Any:
         rings = self.own(Rings(2))
         pieces = kit.pieces
-        self.scheduler = HitScheduler(
+        self.scheduler = HitScheduler.kit(
             [render_piece(name, piece, sample_rate) for name, piece in pieces.items()],
             [piece.notes for piece in pieces.values()],
             [piece.choke for piece in pieces.values()],
