@@ -23,9 +23,12 @@ from jamd.engine.patches import (
     FmPatch,
     InstrumentPatch,
     OrganPatch,
+    OscillatorPatch,
     Patch,
+    RenderedPatch,
     SubtractivePatch,
 )
+from jamd.engine.pluck import PluckSounds
 from jamd.engine.server import pyo
 
 RING_SAMPLES = 1 << 16  # 1.37 s at 48 kHz: control is written well inside this horizon
@@ -36,6 +39,7 @@ _SMOOTHING = 0.05  # seconds: faders and sends glide instead of stepping
 _CHAIN_TAIL_SECONDS = 0.3  # a track's filter and chorus run this long after its last voice
 _ECHO_SPREAD = 0.011  # seconds between left and right echoes: width without a ping-pong
 _TILT_HZ = 2500.0  # where the mood's high shelf turns
+_CUT_SECONDS = 0.005  # a rendered note stolen or re-struck fades out this fast: no click
 
 
 def db_to_gain(db: float) -> float:
@@ -167,7 +171,7 @@ class Track(_Owner):
         self._static_cutoff: float | None = None  # a filter whose cutoff is a float
         self._filter: Any = None
         self.scheduler: VoiceScheduler | HitScheduler
-        voices = 0 if isinstance(patch, DrumKitPatch) else patch.voices
+        voices = patch.voices if isinstance(patch, OscillatorPatch) else 0
         self._voice_streams: list[list[Any]] = [[] for _ in range(voices)]
         self._voice_awake = [True] * voices
         self._chain_streams: list[Any] = []
@@ -178,9 +182,13 @@ class Track(_Owner):
             self.output = self.own(pyo.Sig(stereo, mul=self._gains))
             mono: Any = self.own(pyo.Mix(stereo, voices=1))
         else:
-            mono = self._build_instrument(patch, clock, sample_rate)
+            mono = (
+                self._build_instrument(patch, clock, sample_rate)
+                if isinstance(patch, OscillatorPatch)
+                else self._build_rendered(patch, clock, sample_rate)
+            )
             self.output = self._after_voices(pyo.Sig(mono, mul=self._gains))
-        keep = self._after_voices if voices else self.own
+        keep = self.own if isinstance(patch, DrumKitPatch) else self._after_voices
         self.reverb_send = keep(pyo.Sig(mono, mul=self._reverb))
         self.delay_send = keep(pyo.Sig(mono, mul=self._delay))
 
@@ -250,7 +258,7 @@ class Track(_Owner):
         )
         return self.own(pyo.TableIndex(rings.tables, clock))
 
-    def _build_instrument(self, patch: InstrumentPatch, clock: Any, sample_rate: int) -> Any:
+    def _build_instrument(self, patch: OscillatorPatch, clock: Any, sample_rate: int) -> Any:
         frequency_rings = self.own(Rings(patch.voices))
         amplitude_rings = self.own(Rings(patch.voices))
         self.scheduler = VoiceScheduler(
@@ -268,6 +276,22 @@ class Track(_Owner):
         voices = self._voices(patch, frequency, amplitude)
         mixed = self._after_voices(pyo.Mix(voices, voices=1))
         return self._shape(patch, mixed, amplitude)
+
+    def _build_rendered(self, patch: RenderedPatch, clock: Any, sample_rate: int) -> Any:
+        """Pitched one-shots (``pluck``): each note's sound is rendered ahead in
+        numpy and mixed into one mono ring, which the track's filter and effects then shape."""
+        sounds = PluckSounds(patch, sample_rate)
+        ring = self.own(Rings(1))
+        self.scheduler = HitScheduler(
+            sounds,
+            rings=ring.views,
+            velocity_curve=patch.envelope.velocity_curve,
+            cut=max(1, int(_CUT_SECONDS * sample_rate)),
+            voices=patch.voices,
+            release=max(1, math.ceil(patch.envelope.release * sample_rate)),
+        )
+        played = self._after_voices(pyo.TableIndex(ring.tables, clock))
+        return self._shape(patch, played, None)
 
     def _per_voice(self, obj: Any) -> Any:
         """Own an object with one stream per voice; each stream sleeps while its voice is silent."""
@@ -287,7 +311,8 @@ class Track(_Owner):
         nothing and outputs zeros. Onsets stay exact: the rings decide when a voice sounds, and
         a voice is woken before the block that holds its note.
         """
-        if not isinstance(self.scheduler, VoiceScheduler):
+        if isinstance(self.scheduler, HitScheduler):  # no voices: the chain, if it has one
+            self._wake_chain(self.scheduler.sounds_between(start - self._chain_tail, stop))
             return
         voices = range(self.scheduler.voices)
         wanted = [self.scheduler.sounds_between(voice, start, stop) for voice in voices]
@@ -299,12 +324,15 @@ class Track(_Owner):
                 for stream in self._voice_streams[voice]:
                     stream.play() if awake else stream.stop()
                 self._voice_awake[voice] = awake
+        self._wake_chain(chain)
+
+    def _wake_chain(self, chain: bool) -> None:
         if chain != self._chain_awake:
             for stream in self._chain_streams:
                 stream.play() if chain else stream.stop()
             self._chain_awake = chain
 
-    def _voices(self, patch: InstrumentPatch, frequency: Any, amplitude: Any) -> list[Any]:
+    def _voices(self, patch: OscillatorPatch, frequency: Any, amplitude: Any) -> list[Any]:
         if isinstance(patch, FmPatch):
             index = self._per_voice(amplitude * patch.index)
             fm = pyo.FM(carrier=frequency, ratio=patch.ratio, index=index, mul=amplitude)
@@ -354,7 +382,7 @@ class Track(_Owner):
         return signal
 
 
-def frequency_scale(patch: InstrumentPatch) -> float:
+def frequency_scale(patch: OscillatorPatch) -> float:
     """What the control rings hold, relative to the note's frequency: a wavetable whose first
     partial is an octave down (organ 16', a sub oscillator) plays at half the note's frequency."""
     if isinstance(patch, OrganPatch) or (isinstance(patch, SubtractivePatch) and patch.sub > 0):
@@ -362,7 +390,7 @@ def frequency_scale(patch: InstrumentPatch) -> float:
     return 1.0
 
 
-def _partials(patch: InstrumentPatch) -> list[float]:
+def _partials(patch: OscillatorPatch) -> list[float]:
     """Amplitudes of the wavetable's harmonics (sub octave and drawbars included)."""
     if isinstance(patch, OrganPatch):
         partials = [0.0] * max(_DRAWBAR_HARMONICS)

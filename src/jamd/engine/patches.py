@@ -12,7 +12,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from jamd.errors import InputError, validation_messages
 
@@ -127,7 +128,80 @@ class DrumKitPatch(_Spec):
     mix: MixDefaults = MixDefaults()
 
 
-InstrumentPatch = SubtractivePatch | FmPatch | OrganPatch
+Loc = tuple[str | int, ...]
+Problem = tuple[Loc, str, object]
+"""Where in the patch, what is wrong, and the value found."""
+
+
+def _raise_problems(title: str, problems: Sequence[Problem]) -> None:
+    if problems:
+        raise ValidationError.from_exception_data(
+            title,
+            [
+                InitErrorDetails(type=PydanticCustomError("patch", message), loc=loc, input=value)
+                for loc, message, value in problems
+            ],
+        )
+
+
+class OneShotEnvelope(_Spec):
+    """How a rendered note ends at its key-up, and how its level follows velocity; its attack
+    and decay are in the sound itself."""
+
+    release: float = Field(0.25, ge=0.002, le=20.0, description="seconds of fade after key-up")
+    velocity_curve: float = Field(1.6, ge=0.5, le=4.0, description="gain = velocity ** curve")
+
+
+class _Rendered(_Spec):
+    """A pitched instrument whose notes are rendered ahead and mixed in as one-shots."""
+
+    name: str = ""
+    description: str = ""
+    program: int = Field(0, ge=0, le=127, description="General MIDI program, for MIDI export")
+    voices: int = Field(8, ge=1, le=16, description="notes sounding at once; the oldest is cut")
+    envelope: OneShotEnvelope = OneShotEnvelope()
+    filter: Filter = Filter()
+    fx: Effects = Effects()
+    mix: MixDefaults = MixDefaults()
+
+    @field_validator("filter")
+    @classmethod
+    def _static_filter(cls, lowpass: Filter) -> Filter:
+        if lowpass.env_amount > 0:
+            message = "must be 0: a rendered note has no envelope for the filter to follow"
+            _raise_problems("Filter", [(("env_amount",), message, lowpass.env_amount)])
+        return lowpass
+
+
+class PluckPatch(_Rendered):
+    """A Karplus-Strong plucked string (``jamd.engine.pluck``): a burst shaped by the pick and
+    the body rings in a delay line one period long, losing its overtones first."""
+
+    kind: Literal["pluck"]
+    decay: float = Field(3.0, ge=0.05, le=20.0, description="seconds for middle C to fall 60 dB")
+    decay_tracking: float = Field(
+        0.5, ge=0.0, le=1.0, description="higher notes fall sooner: decay * (f / C4) ** -tracking"
+    )
+    damping: float = Field(
+        0.4, ge=0.0, le=1.0, description="overtones fall sooner: 0 rings bright, 1 a dull thud"
+    )
+    brightness: float = Field(
+        0.7, ge=0.0, le=1.0, description="the pluck: 0 a soft thumb, 1 a hard pick"
+    )
+    pick_position: float = Field(
+        0.15, ge=0.02, le=0.5, description="where it is plucked, as a fraction of the string"
+    )
+    body: float = Field(0.3, ge=0.0, le=1.0, description="how much the body resonates")
+    body_frequency: float = Field(
+        180.0, ge=40.0, le=2000.0, description="Hz, the body's main resonance"
+    )
+    layers: int = Field(3, ge=1, le=8, description="velocity layers: a harder pluck is brighter")
+
+
+InstrumentPatch = SubtractivePatch | FmPatch | OrganPatch | PluckPatch
+"""A pitched patch: the ones with oscillators on voice rings, and the rendered ones."""
+OscillatorPatch = SubtractivePatch | FmPatch | OrganPatch
+RenderedPatch = PluckPatch
 Patch = Annotated[InstrumentPatch | DrumKitPatch, Field(discriminator="kind")]
 
 
