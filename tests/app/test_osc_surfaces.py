@@ -65,8 +65,8 @@ for _part in PARTS:
     }
 VALUES |= {
     "/jamd/track/bass/patch": (("upright",), ("bass/upright",)),
-    # index 4 of clean-guitar epiano guitar nylon organ piano
-    "/jamd/track/keys/patch": ((4,), ("keys/organ",)),
+    # index 5 of clean-guitar epiano grand guitar nylon organ piano
+    "/jamd/track/keys/patch": ((5,), ("keys/organ",)),
     "/jamd/track/drums/patch": (("drums/brushes",), None),
     "/jamd/track/pad/patch": (("strings",), ("pad/strings",)),
     "/jamd/track/lead/patch": (("horn",), ("lead/horn",)),

@@ -25,10 +25,12 @@ from jamd.engine.patches import (
     OrganPatch,
     OscillatorPatch,
     Patch,
+    PluckPatch,
     RenderedPatch,
     SubtractivePatch,
 )
 from jamd.engine.pluck import PluckSounds
+from jamd.engine.sampler import SampledSounds
 from jamd.engine.server import pyo
 
 RING_SAMPLES = 1 << 16  # 1.37 s at 48 kHz: control is written well inside this horizon
@@ -278,9 +280,13 @@ class Track(_Owner):
         return self._shape(patch, mixed, amplitude)
 
     def _build_rendered(self, patch: RenderedPatch, clock: Any, sample_rate: int) -> Any:
-        """Pitched one-shots (``pluck``): each note's sound is rendered ahead in
+        """Pitched one-shots (``pluck``, ``sampler``): each note's sound is rendered ahead in
         numpy and mixed into one mono ring, which the track's filter and effects then shape."""
-        sounds = PluckSounds(patch, sample_rate)
+        sounds = (
+            PluckSounds(patch, sample_rate)
+            if isinstance(patch, PluckPatch)
+            else SampledSounds(patch, sample_rate)  # reads the files: before any pyo object
+        )
         ring = self.own(Rings(1))
         self.scheduler = HitScheduler(
             sounds,

@@ -57,6 +57,7 @@ PATCHES: dict[Role, tuple[str, ...]] = {
         "keys/piano",
         "keys/organ",
         "keys/guitar",
+        "keys/grand",
         "keys/clean-guitar",
         "keys/nylon",
     ),
