@@ -144,7 +144,7 @@ def stereo_click(length: int = 50) -> np.ndarray:
 
 def test_hits_are_mixed_at_their_onset_sample_with_their_velocity() -> None:
     left_right = rings(2)
-    hits = HitScheduler([stereo_click()], [(36,)], [None], rings=left_right, velocity_curve=1.0)
+    hits = HitScheduler.kit([stereo_click()], [(36,)], [None], rings=left_right, velocity_curve=1.0)
     hits.add(Note("drums", 4090, 4091, 36, 0.5))
     hits.add(Note("drums", 4100, 4101, 36, 1.0))
     hits.add(Note("drums", 4100, 4101, 99, 1.0))  # no piece plays 99: counted, ignored
@@ -159,7 +159,7 @@ def test_hits_are_mixed_at_their_onset_sample_with_their_velocity() -> None:
 def test_a_choke_group_fades_the_open_hat_out_when_the_closed_one_hits() -> None:
     left_right = rings(2)
     samples = [stereo_click(1000), stereo_click(10)]
-    hits = HitScheduler(
+    hits = HitScheduler.kit(
         samples, [(46,), (42,)], ["hat", "hat"], rings=left_right, velocity_curve=1.0
     )
     hits.add(Note("drums", 0, 1, 46, 1.0))
@@ -188,7 +188,9 @@ def test_vibrato_wobbles_the_frequency_around_the_note_with_one_phase_for_all_wi
 
 def test_releasing_a_kit_drops_hits_not_yet_struck_and_lets_struck_ones_ring() -> None:
     left_right = rings(2)
-    hits = HitScheduler([stereo_click(300)], [(36,)], [None], rings=left_right, velocity_curve=1.0)
+    hits = HitScheduler.kit(
+        [stereo_click(300)], [(36,)], [None], rings=left_right, velocity_curve=1.0
+    )
     hits.add(Note("drums", 0, 1, 36, 1.0))
     hits.add(Note("drums", 1000, 1001, 36, 1.0))
     hits.release_all(500)
@@ -242,7 +244,7 @@ def test_a_retracted_note_gives_back_the_voice_it_stole() -> None:
 def test_retracting_hits_restores_what_they_choked() -> None:
     left_right = rings(2)
     samples = [stereo_click(1000), stereo_click(10)]
-    hits = HitScheduler(
+    hits = HitScheduler.kit(
         samples, [(46,), (42,)], ["hat", "hat"], rings=left_right, velocity_curve=1.0
     )
     hits.add(Note("drums", 0, 1, 46, 1.0))
@@ -263,7 +265,7 @@ def test_silencing_played_samples_leaves_zeros_for_a_writer_that_falls_behind() 
     assert np.count_nonzero(amplitude[0][:600]) == 0
     assert np.count_nonzero(amplitude[0][600:1000]) == 400
     left_right = rings(2)
-    hits = HitScheduler([stereo_click(900)], [(36,)], [None], rings=left_right)
+    hits = HitScheduler.kit([stereo_click(900)], [(36,)], [None], rings=left_right)
     hits.add(Note("drums", 0, 1, 36, 1.0))
     hits.render(0, 1000)
     hits.silence(0, 600)
@@ -278,7 +280,7 @@ def test_silent_from_says_when_a_scheduler_has_nothing_left_to_play() -> None:
     scheduler.render(0, 1000)
     assert not scheduler.silent_from(550)
     assert scheduler.silent_from(600)
-    hits = HitScheduler([stereo_click(300)], [(36,)], [None], rings=rings(2))
+    hits = HitScheduler.kit([stereo_click(300)], [(36,)], [None], rings=rings(2))
     hits.add(Note("drums", 100, 101, 36, 1.0))
     hits.render(0, 1000)
     assert not hits.silent_from(399)

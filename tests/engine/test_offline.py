@@ -155,6 +155,7 @@ def test_every_shipped_patch_loads_and_sounds_at_low_middle_and_high_notes(name:
     assert np.all(np.isfinite(audio))
     rms = float(np.sqrt(np.mean(audio**2)))
     assert abs(float(np.mean(audio))) < 0.02 * rms, f"{name}: DC offset"
+    assert float(np.max(np.abs(audio))) < 1.0, f"{name}: clips"
     for index in range(len(pitches)):
         part = audio[index * SR // 2 : index * SR // 2 + SR // 4]
         assert float(np.max(np.abs(part))) > 1e-3, f"{name}: silent on note {pitches[index]}"

@@ -1,16 +1,17 @@
 """Control signals: notes turned into per-sample data that pyo's C objects read in time.
 
 Python never fires a note. It writes, ahead of the audio, each voice's frequency and amplitude
-(and, for drums, a trigger and a velocity) into ring buffers indexed by the sample clock; the
-DSP graph reads them with ``TableIndex`` at exactly that sample. So an onset is exact to the
-sample whatever the buffer size, and pitch glides or envelopes are plain data.
+(``VoiceScheduler``), or the audio of one-shots rendered ahead: drum hits, plucked strings,
+samples (``HitScheduler``), into ring buffers indexed by the sample clock; the DSP graph reads
+them with ``TableIndex`` at exactly that sample. So an onset is exact to the sample whatever the
+buffer size, and pitch glides or envelopes are plain data.
 
 This module is numpy only (no pyo), so the scheduling logic is tested without audio.
 """
 
 import math
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +19,7 @@ import numpy.typing as npt
 
 from jamd.engine.notes import Note
 from jamd.engine.patches import Envelope
+from jamd.engine.sounds import Sound, SoundFor
 
 Ring = npt.NDArray[np.float32]
 
@@ -32,6 +34,13 @@ def ring_spans(start: int, stop: int, size: int) -> Iterator[tuple[int, int, int
         length = min(stop - position, size - ring_lo)
         yield ring_lo, ring_lo + length, position
         position += length
+
+
+def release_curve(fraction: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """A release's level (of where it started) at fractions 0..1 of its length: exponential,
+    shaped to reach zero exactly at its end."""
+    curve: npt.NDArray[np.float64] = np.exp(-_DECAY_TIME_CONSTANTS * fraction) * (1.0 - fraction)
+    return curve
 
 
 def midi_to_hz(pitch: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -98,9 +107,7 @@ class EnvelopeShape:
                 / (release or self.release),
                 1.0,
             )
-            out[release_start - first :] = (
-                at_gate * np.exp(-_DECAY_TIME_CONSTANTS * fraction) * (1.0 - fraction)
-            )
+            out[release_start - first :] = at_gate * release_curve(fraction)
         return out
 
     def _decayed(self, offsets: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -381,83 +388,145 @@ class VoiceScheduler:
 
 @dataclass(slots=True)
 class _Hit:
-    """A one-shot sample placed at ``start``; ``stop`` moves earlier if the hit is choked."""
+    """A one-shot placed at ``start``; ``stop`` moves earlier when it is released or cut."""
 
     start: int
-    stop: int
-    piece: int
+    sound: Sound
+    pitch: float
     gain: float
-    choked_at: int | None = None
+    released_at: int | None = None  # key-up: the release fade starts here (pitched sounds)
+    cut_at: int | None = None  # choked, stolen or re-struck: the short fade starts here
+    stop: int = 0
+
+    def holds_voice(self, at: int) -> bool:
+        """Whether the hit sounds at ``at`` and has not been cut (it may be in its release)."""
+        return self.start <= at < self.stop and (self.cut_at is None or self.cut_at > at)
 
 
 class HitScheduler:
-    """Mixes one-shot samples (drum hits) into a stereo audio ring, ahead of the sound.
+    """Mixes one-shot sounds into audio rings (one per channel), ahead of the sound.
 
-    A hit is a fixed recording, so playing it is a scaled copy into the ring at its onset sample:
-    exact to the sample, and work only while a hit sounds. pyo then reads the ring like any other
-    signal. A hit on a piece of a choke group fades out the group's other hits in 2 ms (an open
-    hat closed by the pedal).
+    A one-shot is a fixed recording: a drum hit, a plucked string or a sample rendered for its
+    pitch. Playing it is a scaled copy into the ring at its onset sample: exact to the sample,
+    and work only while it sounds. pyo then reads the ring like any other signal. ``sound``
+    picks each note's recording from its pitch and velocity; the gain follows the velocity.
+
+    Drums ring out: ``chokes`` maps a note to the notes it cuts (an open hat closed by the
+    pedal). Pitched sounds have a ``release`` (samples): the key-up starts a fade to silence; a
+    re-struck pitch cuts the one sounding; and at most ``voices`` notes hold a voice at once,
+    the oldest (a released one first) cut to make room. Every cut fades over ``cut`` samples.
     """
 
     CHOKE_SAMPLES = 96
 
     def __init__(
         self,
-        samples: list[npt.NDArray[np.float32]],
-        notes: list[tuple[int, ...]],
-        choke_groups: list[str | None],
+        sound: SoundFor,
         *,
         rings: list[Ring],
         velocity_curve: float = 1.4,
+        chokes: Mapping[int, frozenset[int]] | None = None,
+        cut: int = CHOKE_SAMPLES,
+        voices: int | None = None,
+        release: int | None = None,
     ) -> None:
-        if len(rings) != 2 or any(sample.ndim != 2 or sample.shape[0] != 2 for sample in samples):
-            raise ValueError("hits are mixed into two rings (left, right) from stereo samples")
-        self.samples = samples
+        if not rings or cut < 1 or (voices is not None and voices < 1):
+            raise ValueError("a hit scheduler needs rings, a cut of a sample or more, a voice")
+        self.sound = sound
         self.rings = rings
-        self.piece_of_note = {
-            note: piece for piece, numbers in enumerate(notes) for note in numbers
-        }
-        self.chokes = [
-            [
-                other
-                for other, group in enumerate(choke_groups)
-                if mine and group == mine and other != piece
-            ]
-            for piece, mine in enumerate(choke_groups)
-        ]
         self.velocity_curve = velocity_curve
+        self.chokes = chokes or {}
+        self.cut = cut
+        self.voices = voices
+        self.release = release
         self._hits: deque[_Hit] = deque()
         self._written_until = 0
         self.unmapped = 0
+        self.stolen = 0
+
+    @classmethod
+    def kit(
+        cls,
+        samples: Sequence[Sound],
+        notes: Sequence[tuple[int, ...]],
+        choke_groups: Sequence[str | None],
+        *,
+        rings: list[Ring],
+        velocity_curve: float = 1.4,
+    ) -> "HitScheduler":
+        """A drum kit: piece ``i`` sounds ``samples[i]`` for each of ``notes[i]`` and cuts the
+        other pieces of its choke group, in 2 ms."""
+        if any(sample.ndim != 2 or sample.shape[0] != len(rings) for sample in samples):
+            raise ValueError("a kit's samples are (channels, frames), one channel per ring")
+        piece_of_note = {note: piece for piece, numbers in enumerate(notes) for note in numbers}
+        chokes = {
+            note: frozenset(
+                other_note
+                for other, group in enumerate(choke_groups)
+                if group and group == choke_groups[piece] and other != piece
+                for other_note in notes[other]
+            )
+            for note, piece in piece_of_note.items()
+        }
+
+        def sound(pitch: float, _velocity: float) -> Sound | None:
+            piece = piece_of_note.get(round(pitch))
+            return None if piece is None else samples[piece]
+
+        return cls(sound, rings=rings, velocity_curve=velocity_curve, chokes=chokes)
 
     def add(self, note: Note) -> None:
-        piece = self.piece_of_note.get(round(note.pitch))
-        if piece is None:
+        """Place a note. Notes arrive in order of start per track (bars are planned in order)."""
+        sound = self.sound(note.pitch, note.velocity)
+        if sound is None:
             self.unmapped += 1
             return
+        if sound.shape[0] != len(self.rings):
+            raise ValueError(f"a sound of {sound.shape[0]} channels for {len(self.rings)} rings")
+        choked = self.chokes.get(round(note.pitch), frozenset())
         for hit in self._hits:
-            if (
-                hit.choked_at is None
-                and hit.piece in self.chokes[piece]
-                and hit.start < note.start < hit.stop
+            if hit.start < note.start < hit.stop and round(hit.pitch) in choked:
+                self._cut(hit, note.start)
+            elif (
+                self.release is not None and hit.pitch == note.pitch and hit.holds_voice(note.start)
             ):
-                hit.choked_at = note.start
-                hit.stop = min(hit.stop, note.start + self.CHOKE_SAMPLES)
-        length = self.samples[piece].shape[1]
-        gain = note.velocity**self.velocity_curve
-        self._hits.append(_Hit(note.start, note.start + length, piece, gain))
+                self._cut(hit, note.start)  # re-struck: the previous strike makes way
+        if self.voices is not None:
+            holding = [hit for hit in self._hits if hit.holds_voice(note.start)]
+            released_first = sorted(
+                holding, key=lambda hit: hit.released_at is None or hit.released_at > note.start
+            )
+            for hit in released_first[: max(0, len(holding) - self.voices + 1)]:
+                self._cut(hit, note.start)
+                self.stolen += 1
+        hit = _Hit(
+            note.start,
+            sound,
+            note.pitch,
+            note.velocity**self.velocity_curve,
+            released_at=note.end if self.release is not None else None,
+        )
+        self._end(hit)
+        self._hits.append(hit)
 
     def release_all(self, at: int) -> None:
-        """Drop hits not yet started at ``at``; a hit already struck rings out."""
+        """Drop notes not yet started at ``at``; pitched ones held there go into their release
+        (stop, panic); a drum already struck rings out."""
         self.retract(at)
+        if self.release is None:
+            return
+        for hit in self._hits:
+            if hit.released_at is not None and hit.released_at > at:
+                hit.released_at = at
+                self._end(hit)
 
     def retract(self, at: int) -> None:
-        """Forget hits that start at or after ``at``; hits they choked ring on."""
+        """Forget notes that start at or after ``at``; what they cut or stole sounds on."""
         self._hits = deque(hit for hit in self._hits if hit.start < at)
         for hit in self._hits:
-            if hit.choked_at is not None and hit.choked_at >= at:
-                hit.choked_at = None
-                hit.stop = hit.start + self.samples[hit.piece].shape[1]
+            if hit.cut_at is not None and hit.cut_at >= at:
+                hit.cut_at = None
+                self._end(hit)
 
     def silence(self, start: int, stop: int) -> None:
         """Zero the played samples [start, stop) (see ``VoiceScheduler.silence``)."""
@@ -469,7 +538,18 @@ class HitScheduler:
     def silent_from(self, at: int) -> bool:
         return self._written_until <= at and all(hit.stop <= at for hit in self._hits)
 
+    def sounds_between(self, start: int, stop: int) -> bool:
+        """Whether the rings may be non-zero anywhere in [start, stop)."""
+        if self._written_until > start:
+            return True
+        return any(hit.start < stop and hit.stop > start for hit in self._hits)
+
+    def sounding(self, at: int) -> int:
+        """How many notes hold a voice at sample ``at`` (sounding and not cut)."""
+        return sum(hit.holds_voice(at) for hit in self._hits)
+
     def render(self, start: int, stop: int) -> None:
+        """Mix every note sounding in [start, stop) into the rings; the rest costs nothing."""
         size = len(self.rings[0])
         while self._hits and self._hits[0].stop <= start:
             self._hits.popleft()
@@ -483,13 +563,31 @@ class HitScheduler:
             lo, hi = max(start, hit.start), min(stop, hit.stop)
             if lo >= hi:
                 continue
-            sound = self.samples[hit.piece][:, lo - hit.start : hi - hit.start] * hit.gain
-            if hit.choked_at is not None and hi > hit.choked_at:
-                fade_from = max(lo, hit.choked_at)
-                since = np.arange(fade_from - hit.choked_at, hi - hit.choked_at, dtype=np.float64)
-                sound[:, fade_from - lo :] *= np.clip(1.0 - since / self.CHOKE_SAMPLES, 0.0, 1.0)
+            sound = hit.sound[:, lo - hit.start : hi - hit.start] * np.float32(hit.gain)
+            if hit.released_at is not None and self.release is not None and hi > hit.released_at:
+                fade_from = max(lo, hit.released_at)
+                since = np.arange(fade_from - hit.released_at, hi - hit.released_at)
+                sound[:, fade_from - lo :] *= release_curve(since / self.release)
+            if hit.cut_at is not None and hi > hit.cut_at:
+                fade_from = max(lo, hit.cut_at)
+                since = np.arange(fade_from - hit.cut_at, hi - hit.cut_at)
+                sound[:, fade_from - lo :] *= np.clip(1.0 - since / self.cut, 0.0, 1.0)
             for ring_lo, ring_hi, absolute_lo in ring_spans(lo, hi, size):
                 piece = slice(absolute_lo - lo, absolute_lo - lo + ring_hi - ring_lo)
                 for channel, ring in enumerate(self.rings):
                     ring[ring_lo:ring_hi] += sound[channel, piece]
             self._written_until = max(self._written_until, hi)
+
+    def _cut(self, hit: _Hit, at: int) -> None:
+        if hit.cut_at is None or at < hit.cut_at:
+            hit.cut_at = at
+            self._end(hit)
+
+    def _end(self, hit: _Hit) -> None:
+        """Where the hit falls silent: its sound's end, its release's end or its cut's end."""
+        stop = hit.start + hit.sound.shape[1]
+        if hit.released_at is not None and self.release is not None:
+            stop = min(stop, hit.released_at + self.release)
+        if hit.cut_at is not None:  # a note cut on its own onset never sounds
+            stop = min(stop, hit.cut_at + self.cut if hit.cut_at > hit.start else hit.start)
+        hit.stop = stop

@@ -18,7 +18,17 @@ from jamd.engine.control import EnvelopeShape, HitScheduler, Ring, VoiceSchedule
 from jamd.engine.drumsynth import render_piece
 from jamd.engine.interface import Fader
 from jamd.engine.notes import Note
-from jamd.engine.patches import DrumKitPatch, FmPatch, Patch, VoicePatch
+from jamd.engine.patches import (
+    DrumKitPatch,
+    FmPatch,
+    InstrumentPatch,
+    Patch,
+    PluckPatch,
+    RenderedPatch,
+    VoicePatch,
+)
+from jamd.engine.pluck import PluckSounds
+from jamd.engine.sampler import SampledSounds
 from jamd.engine.server import pyo, reaper
 from jamd.engine.voices import instrument_kind
 
@@ -32,6 +42,7 @@ _CHAIN_TAIL_SECONDS = 0.3  # a track's filter and chorus run this long after its
 _ECHO_SPREAD = 0.011  # seconds between left and right echoes: width without a ping-pong
 _TILT_HZ = 2500.0  # where the mood's high shelf turns
 CROSSFADE_SECONDS = 0.05  # a patch change: held notes fade from the old patch to the new
+_CUT_SECONDS = 0.005  # a rendered note stolen or re-struck fades out this fast: no click
 
 
 def db_to_gain(db: float) -> float:
@@ -165,7 +176,7 @@ class Track(_Owner):
         self._static_cutoff: float | None = None  # a filter whose cutoff is a float
         self._filter: Any = None
         self.scheduler: VoiceScheduler | HitScheduler
-        voices = 0 if isinstance(patch, DrumKitPatch) else patch.voices
+        voices = patch.voices if isinstance(patch, VoicePatch) else 0
         self._voice_streams: list[list[Any]] = [[] for _ in range(voices)]
         self._voice_awake = [True] * voices
         self._chain_streams: list[Any] = []
@@ -176,9 +187,13 @@ class Track(_Owner):
             self.output = self.own(pyo.Sig(stereo, mul=self._gains))
             mono: Any = self.own(pyo.Mix(stereo, voices=1))
         else:
-            mono = self._build_instrument(patch, clock, sample_rate)
+            mono = (
+                self._build_instrument(patch, clock, sample_rate)
+                if isinstance(patch, VoicePatch)
+                else self._build_rendered(patch, clock, sample_rate)
+            )
             self.output = self._after_voices(pyo.Sig(mono, mul=self._gains))
-        keep = self._after_voices if voices else self.own
+        keep = self.own if isinstance(patch, DrumKitPatch) else self._after_voices
         self.reverb_send = keep(pyo.Sig(mono, mul=self._reverb))
         self.delay_send = keep(pyo.Sig(mono, mul=self._delay))
 
@@ -240,7 +255,7 @@ class Track(_Owner):
     def _build_kit(self, kit: DrumKitPatch, clock: Any, sample_rate: int) -> Any:
         rings = self.own(Rings(2))
         pieces = kit.pieces
-        self.scheduler = HitScheduler(
+        self.scheduler = HitScheduler.kit(
             [render_piece(name, piece, sample_rate) for name, piece in pieces.items()],
             [piece.notes for piece in pieces.values()],
             [piece.choke for piece in pieces.values()],
@@ -268,6 +283,26 @@ class Track(_Owner):
         mixed = self._after_voices(pyo.Mix(list(voices), voices=1))
         return self._shape(patch, mixed, amplitude)
 
+    def _build_rendered(self, patch: RenderedPatch, clock: Any, sample_rate: int) -> Any:
+        """Pitched one-shots (``pluck``, ``sampler``): each note's sound is rendered ahead in
+        numpy and mixed into one mono ring, which the track's filter and effects then shape."""
+        sounds = (
+            PluckSounds(patch, sample_rate)
+            if isinstance(patch, PluckPatch)
+            else SampledSounds(patch, sample_rate)  # reads the files: before any pyo object
+        )
+        ring = self.own(Rings(1))
+        self.scheduler = HitScheduler(
+            sounds,
+            rings=ring.views,
+            velocity_curve=patch.envelope.velocity_curve,
+            cut=max(1, int(_CUT_SECONDS * sample_rate)),
+            voices=patch.voices,
+            release=max(1, math.ceil(patch.envelope.release * sample_rate)),
+        )
+        played = self._after_voices(pyo.TableIndex(ring.tables, clock))
+        return self._shape(patch, played, None)
+
     def _per_voice(self, obj: Any) -> Any:
         """Own an object with one stream per voice; each stream sleeps while its voice is silent."""
         streams = obj._base_objs
@@ -292,7 +327,8 @@ class Track(_Owner):
         nothing and outputs zeros. Onsets stay exact: the rings decide when a voice sounds, and
         a voice is woken before the block that holds its note.
         """
-        if not isinstance(self.scheduler, VoiceScheduler):
+        if isinstance(self.scheduler, HitScheduler):  # no voices: the chain, if it has one
+            self._wake_chain(self.scheduler.sounds_between(start - self._chain_tail, stop))
             return
         voices = range(self.scheduler.voices)
         wanted = [self.scheduler.sounds_between(voice, start, stop) for voice in voices]
@@ -304,12 +340,15 @@ class Track(_Owner):
                 for stream in self._voice_streams[voice]:
                     stream.play() if awake else stream.stop()
                 self._voice_awake[voice] = awake
+        self._wake_chain(chain)
+
+    def _wake_chain(self, chain: bool) -> None:
         if chain != self._chain_awake:
             for stream in self._chain_streams:
                 stream.play() if chain else stream.stop()
             self._chain_awake = chain
 
-    def _shape(self, patch: VoicePatch, signal: Any, amplitude: Any) -> Any:
+    def _shape(self, patch: InstrumentPatch, signal: Any, amplitude: Any) -> Any:
         """Filter, drive and chorus on the summed voices: one filter per track, not per voice."""
         if isinstance(patch, FmPatch) and (1.0 / patch.ratio).is_integer():
             # FM's sidebands lie at c +- k*m; when the modulator is the carrier over n, one falls

@@ -6,13 +6,24 @@ that does not validate is refused with every error at once, each naming the file
 what is allowed, so a broken patch never reaches the engine.
 """
 
+import re
 import sys
 import tomllib
-from collections.abc import Iterable, Sequence
+import wave
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from jamd.engine.instruments import plugin_kinds
 from jamd.errors import InputError, validation_messages
@@ -161,35 +172,305 @@ class DrumKitPatch(_Spec):
     mix: MixDefaults = MixDefaults()
 
 
-Patch = VoicePatch | DrumKitPatch
+Loc = tuple[str | int, ...]
+Problem = tuple[Loc, str, object]
+"""Where in the patch, what is wrong, and the value found."""
 
-BUILTIN_KINDS: dict[str, type[VoicePatch] | type[DrumKitPatch]] = {
+
+def _raise_problems(title: str, problems: Sequence[Problem]) -> None:
+    if problems:
+        raise ValidationError.from_exception_data(
+            title,
+            [
+                InitErrorDetails(type=PydanticCustomError("patch", message), loc=loc, input=value)
+                for loc, message, value in problems
+            ],
+        )
+
+
+class OneShotEnvelope(_Spec):
+    """How a rendered note ends at its key-up, and how its level follows velocity; its attack
+    and decay are in the sound itself."""
+
+    release: float = Field(0.25, ge=0.002, le=20.0, description="seconds of fade after key-up")
+    velocity_curve: float = Field(1.6, ge=0.5, le=4.0, description="gain = velocity ** curve")
+
+
+class _Rendered(_Spec):
+    """A pitched instrument whose notes are rendered ahead and mixed in as one-shots."""
+
+    name: str = ""
+    description: str = ""
+    program: int = Field(0, ge=0, le=127, description="General MIDI program, for MIDI export")
+    voices: int = Field(8, ge=1, le=16, description="notes sounding at once; the oldest is cut")
+    envelope: OneShotEnvelope = OneShotEnvelope()
+    filter: Filter = Filter()
+    fx: Effects = Effects()
+    mix: MixDefaults = MixDefaults()
+
+    @field_validator("filter")
+    @classmethod
+    def _static_filter(cls, lowpass: Filter) -> Filter:
+        if lowpass.env_amount > 0:
+            message = "must be 0: a rendered note has no envelope for the filter to follow"
+            _raise_problems("Filter", [(("env_amount",), message, lowpass.env_amount)])
+        return lowpass
+
+    @model_validator(mode="after")
+    def _check(self, info: ValidationInfo) -> Self:
+        completed, problems = self._completed(info.context or {})
+        _raise_problems(type(self).__name__, problems)
+        return completed
+
+    def _completed(self, _context: Mapping[str, object]) -> tuple[Self, list[Problem]]:
+        """The patch with what it leaves out filled in, and what is wrong with it."""
+        return self, []
+
+
+class PluckPatch(_Rendered):
+    """A Karplus-Strong plucked string (``jamd.engine.pluck``): a burst shaped by the pick and
+    the body rings in a delay line one period long, losing its overtones first."""
+
+    kind: Literal["pluck"]
+    decay: float = Field(3.0, ge=0.05, le=20.0, description="seconds for middle C to fall 60 dB")
+    decay_tracking: float = Field(
+        0.5, ge=0.0, le=1.0, description="higher notes fall sooner: decay * (f / C4) ** -tracking"
+    )
+    damping: float = Field(
+        0.4, ge=0.0, le=1.0, description="overtones fall sooner: 0 rings bright, 1 a dull thud"
+    )
+    brightness: float = Field(
+        0.7, ge=0.0, le=1.0, description="the pluck: 0 a soft thumb, 1 a hard pick"
+    )
+    pick_position: float = Field(
+        0.15, ge=0.02, le=0.5, description="where it is plucked, as a fraction of the string"
+    )
+    body: float = Field(0.3, ge=0.0, le=1.0, description="how much the body resonates")
+    body_frequency: float = Field(
+        180.0, ge=40.0, le=2000.0, description="Hz, the body's main resonance"
+    )
+    layers: int = Field(3, ge=1, le=8, description="velocity layers: a harder pluck is brighter")
+
+
+Keys = tuple[Annotated[int, Field(ge=0, le=127)], Annotated[int, Field(ge=0, le=127)]]
+Velocities = tuple[Annotated[float, Field(ge=0.0, le=1.0)], Annotated[float, Field(ge=0.0, le=1.0)]]
+
+
+class SampleZone(_Spec):
+    """One recording and the notes it plays; what is left out comes from its file name."""
+
+    file: str = Field(min_length=1, description="a WAV file in the samples folder")
+    root: int | None = Field(None, ge=0, le=127, description="the MIDI note the recording sounds")
+    keys: Keys | None = Field(None, description="the lowest and highest MIDI note it plays")
+    velocities: Velocities | None = Field(
+        None, description="it plays velocities above the first, up to the second"
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        problems: list[Problem] = []
+        if self.keys is not None and self.keys[0] > self.keys[1]:
+            problems.append((("keys",), "the lowest key must not be above the highest", self.keys))
+        if self.velocities is not None and self.velocities[0] >= self.velocities[1]:
+            message = "the first velocity must be below the second"
+            problems.append((("velocities",), message, self.velocities))
+        _raise_problems("SampleZone", problems)
+        return self
+
+
+class SamplerPatch(_Rendered):
+    """WAV recordings played at the note's pitch (``jamd.engine.sampler``).
+
+    After validation ``samples`` is an absolute folder and every zone is complete: its root,
+    keys and velocities as given or as derived from the file names (see ``sample_zones``).
+    """
+
+    kind: Literal["sampler"]
+    samples: Path = Field(description="folder of WAV files, relative to the patches directory")
+    zones: tuple[SampleZone, ...] = Field((), description="recordings; default: every file")
+
+    def _completed(self, context: Mapping[str, object]) -> tuple[Self, list[Problem]]:
+        folder = self.samples
+        if not folder.is_absolute():
+            directory = context.get("patches")
+            if not isinstance(directory, Path):
+                message = "a relative folder needs the patches directory (load the patch file)"
+                return self, [(("samples",), message, str(folder))]
+            folder = directory / folder
+        zones, problems = sample_zones(folder, self.zones)
+        return self.model_copy(update={"samples": folder, "zones": zones}), problems
+
+
+RenderedPatch = PluckPatch | SamplerPatch
+"""A pitched patch whose notes are rendered ahead and mixed in as one-shots."""
+InstrumentPatch = VoicePatch | RenderedPatch
+"""A pitched patch: one with oscillators on voice rings (any kind's), or a rendered one."""
+Patch = InstrumentPatch | DrumKitPatch
+
+BUILTIN_KINDS: dict[str, type[VoicePatch] | type[RenderedPatch] | type[DrumKitPatch]] = {
     "subtractive": SubtractivePatch,
     "fm": FmPatch,
     "organ": OrganPatch,
     "supersaw": SupersawPatch,
     "wavetable": WavetablePatch,
+    "pluck": PluckPatch,
+    "sampler": SamplerPatch,
     "drumkit": DrumKitPatch,
 }
 """jamd's own kinds; ``kind_models`` adds those that plugins register."""
 
 
-def kind_models() -> dict[str, type[VoicePatch] | type[DrumKitPatch]]:
+def kind_models() -> dict[str, type[VoicePatch] | type[RenderedPatch] | type[DrumKitPatch]]:
     """Every kind a patch file may name, jamd's and installed plugins', with its model."""
     plugins = {name: kind.patch for name, kind in plugin_kinds().items()}
     return {**BUILTIN_KINDS, **plugins}
 
 
-def parse_patch(data: dict[str, object], source: str) -> Patch:
-    """Validate one patch's data; every error is reported at once, prefixed by ``source``."""
+# Sample folders: zones from file names, checked before a patch reaches the engine.
+
+_SAMPLE_NAME = re.compile(
+    r"(?:(?P<letter>[A-Ga-g])(?P<accidental>[#b]?)(?P<octave>-?\d)|(?P<number>\d{1,3}))"
+    r"(?:[_\- ][vV](?P<layer>\d{1,2}))?"
+)
+_PITCH_CLASSES = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
+_NAMING = "name files like C4.wav, F#3_v2.wav or 60.wav (C4 = 60; _v1 is the softest layer)"
+
+
+def sample_name(stem: str) -> tuple[int, int] | None:
+    """(root note, velocity layer) from a sample file's name without its suffix: ``C4`` and
+    ``60`` are (60, 0), ``Eb2_v2`` (39, 2); None when the name is not of that form."""
+    match = _SAMPLE_NAME.fullmatch(stem)
+    if match is None:
+        return None
+    if match["number"] is not None:
+        root = int(match["number"])
+    else:
+        shift = {"#": 1, "b": -1, "": 0}[match["accidental"]]
+        root = 12 * (int(match["octave"]) + 1) + _PITCH_CLASSES[match["letter"].lower()] + shift
+    layer = int(match["layer"]) if match["layer"] is not None else 0
+    return (root, layer) if 0 <= root <= 127 else None
+
+
+def sample_zones(
+    folder: Path, zones: Sequence[SampleZone]
+) -> tuple[tuple[SampleZone, ...], list[Problem]]:
+    """Complete zones, and every problem with them or their files.
+
+    Without ``zones``, every ``*.wav`` in the folder is one. What a zone leaves out is derived:
+    its root from the file name; its keys reach halfway to the neighbouring roots (the lowest
+    down to note 0, the highest up to 127); the velocity layers of one root split 0..1 evenly,
+    ordered by the layer in their names.
+    """
+    explicit = bool(zones)
+    if not explicit:
+        if not folder.is_dir():
+            missing = "not a folder" if folder.exists() else "no such folder"
+            return (), [(("samples",), missing, str(folder))]
+        names = sorted(path.name for path in folder.iterdir() if path.suffix.lower() == ".wav")
+        if not names:
+            return (), [(("samples",), "no .wav files in the folder", str(folder))]
+        zones = [SampleZone(file=name) for name in names]
+    problems: list[Problem] = []
+    roots: list[int] = []
+    layers: list[int] = []
+    named_by: dict[tuple[int, int], str] = {}
+    for index, zone in enumerate(zones):
+        here: Loc = ("zones", index) if explicit else ()
+        named = sample_name(Path(zone.file).stem)
+        root = zone.root if zone.root is not None else named[0] if named else None
+        layer = named[1] if named else 0
+        if root is None:
+            message = f"cannot tell the note from the file name; {_NAMING}"
+            problems.append(((*here, "root") if explicit else ("samples",), message, zone.file))
+        else:
+            roots.append(root)
+            layers.append(layer)
+            other = named_by.setdefault((root, layer), zone.file)
+            if other != zone.file and not explicit:
+                message = f"{other} and {zone.file} both play note {root}, layer {layer}"
+                problems.append((("samples",), message, str(folder)))
+        wrong = wav_problem(folder / zone.file)
+        if wrong is not None:
+            where = (*here, "file") if explicit else ("samples",)
+            problems.append((where, wrong, str(folder / zone.file)))
+    if problems:
+        return (), problems
+    by_root: dict[int, list[int]] = {}
+    for index, root in enumerate(roots):
+        by_root.setdefault(root, []).append(index)
+    keys = _key_ranges(sorted(by_root))
+    completed = []
+    for index, (zone, root) in enumerate(zip(zones, roots, strict=True)):
+        layered = sorted(by_root[root], key=lambda other: layers[other])
+        rank, share = layered.index(index), 1.0 / len(layered)
+        completed.append(
+            SampleZone(
+                file=zone.file,
+                root=root,
+                keys=zone.keys or keys[root],
+                velocities=zone.velocities or (rank * share, (rank + 1) * share),
+            )
+        )
+    return tuple(completed), []
+
+
+def _key_ranges(roots: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """Each root plays up to halfway to its neighbours; the ends reach the keyboard's ends."""
+    ranges = {}
+    for index, root in enumerate(roots):
+        low = 0 if index == 0 else (roots[index - 1] + root) // 2 + 1
+        high = 127 if index == len(roots) - 1 else (root + roots[index + 1]) // 2
+        ranges[root] = (low, high)
+    return ranges
+
+
+_WAVE_FORMATS = {3: "32-bit float", 65534: "WAVE_FORMAT_EXTENSIBLE"}
+
+
+def wav_problem(path: Path) -> str | None:
+    """What keeps ``path`` from being a sample jamd reads (16- or 24-bit PCM, mono or
+    stereo, not empty), or None. Only the header is read."""
+    try:
+        with wave.open(str(path), "rb") as reader:
+            width, channels, frames = (
+                reader.getsampwidth(),
+                reader.getnchannels(),
+                reader.getnframes(),
+            )
+    except FileNotFoundError:
+        return "no such file"
+    except OSError as error:
+        return f"cannot read it: {error.strerror or error}"
+    except (wave.Error, EOFError) as error:
+        text = str(error) or "the file ends early"
+        number = text.removeprefix("unknown format: ")
+        if number.isdigit():
+            text = f"{_WAVE_FORMATS.get(int(number), 'format ' + number)} is not read"
+        return f"not a 16- or 24-bit PCM WAV file ({text})"
+    if width not in (2, 3):
+        return f"must be 16- or 24-bit PCM, got {8 * width}-bit"
+    if channels not in (1, 2):
+        return f"must be mono or stereo, got {channels} channels"
+    if frames == 0:
+        return "holds no audio"
+    return None
+
+
+def parse_patch(data: dict[str, object], source: str, *, directory: Path | None = None) -> Patch:
+    """Validate one patch's data; every error is reported at once, prefixed by ``source``.
+
+    ``directory`` is the patches directory the patch came from: a sampler's relative
+    ``samples`` folder is found there.
+    """
     models = kind_models()
     kind = data.get("kind")
     model = models.get(kind) if isinstance(kind, str) else None
     if model is None:
         got = " (missing)" if kind is None else f", got {kind!r}"
         raise PatchError(source, [f"kind: must be one of {', '.join(models)}{got}"])
+    context = {"patches": directory} if directory is not None else None
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=context)
     except ValidationError as error:
         raise PatchError(source, validation_messages(error, model)) from None
 
@@ -201,7 +482,7 @@ def load_patch_file(path: Path) -> Patch:
         raise PatchError(str(path), [f"cannot read: {error}"]) from None
     except tomllib.TOMLDecodeError as error:
         raise PatchError(str(path), [f"not valid TOML: {error}"]) from None
-    return parse_patch(data, str(path))
+    return parse_patch(data, str(path), directory=path.parent.parent)
 
 
 class PatchError(InputError):

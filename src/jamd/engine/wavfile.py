@@ -1,4 +1,5 @@
-"""Streaming 24-bit PCM WAV files that appear only when complete (see ``jamd.files``)."""
+"""Streaming 24-bit PCM WAV files that appear only when complete (see ``jamd.files``), and
+reading 16- and 24-bit PCM (samples for the sampler)."""
 
 import contextlib
 import wave
@@ -36,6 +37,20 @@ def read_wav(path: Path) -> tuple[npt.NDArray[np.float32], int]:
             raise ValueError(f"{path}: expected 24-bit PCM, got {8 * reader.getsampwidth()}-bit")
         data = reader.readframes(reader.getnframes())
         return from_pcm24(data, reader.getnchannels()), reader.getframerate()
+
+
+def read_pcm(path: Path) -> tuple[npt.NDArray[np.float32], int]:
+    """(frames, sample rate) of a 16- or 24-bit PCM WAV, frames as (frames, channels) in
+    [-1, 1]. Raises ``wave.Error``, ``EOFError`` or ``OSError`` for what it cannot read."""
+    with wave.open(str(path), "rb") as reader:
+        width, channels, rate = reader.getsampwidth(), reader.getnchannels(), reader.getframerate()
+        data = reader.readframes(reader.getnframes())
+    if width == 2:
+        values = np.frombuffer(data, dtype="<i2").astype(np.float32) / np.float32(32768.0)
+        return values.reshape(-1, channels), rate
+    if width == 3:
+        return from_pcm24(data, channels), rate
+    raise wave.Error(f"{path}: expected 16- or 24-bit PCM, got {8 * width}-bit")
 
 
 class AtomicWavWriter:

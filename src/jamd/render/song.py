@@ -81,7 +81,8 @@ def render(
     _check_writable(request)
     plan = plan_song(params, style, random.Random(request.seed))
     song = compose_song(plan, style, request.seed)
-    loaded = {part.value: patches.load(name) for part, name in song.arrangement.patches.items()}
+    first = song.arrangement.patches_in(0)  # the first section may play patches of its own
+    loaded = {part.value: patches.load(name) for part, name in first.items()}
     changes = section_changes(song, patches, tempo, request.sample_rate)
     written: list[Path] = []
     report = None
@@ -119,9 +120,9 @@ def section_changes(
     """Where a section plays a lane on a patch of its own, and where the song's comes back."""
     plan, arrangement = song.plan, song.arrangement
     samples_per_beat = sample_rate * 60.0 / tempo
-    playing = dict(arrangement.patches)
+    playing = dict(arrangement.patches_in(0))
     changes = []
-    for index, section in enumerate(plan.sections):
+    for index, section in enumerate(plan.sections[1:], start=1):
         at = round(plan.bar_start(section.start_bar) * samples_per_beat)
         for part, name in arrangement.patches_in(index).items():
             if playing[part] != name:

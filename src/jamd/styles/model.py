@@ -51,8 +51,16 @@ ROLES: tuple[Role, ...] = ("drums", "bass", "keys", "pad", "lead")
 
 PATCHES: dict[Role, tuple[str, ...]] = {
     "drums": ("drums/acoustic", "drums/brushes", "drums/808", "drums/909"),
-    "bass": ("bass/finger", "bass/upright", "bass/synth", "bass/808"),
-    "keys": ("keys/epiano", "keys/piano", "keys/organ", "keys/guitar"),
+    "bass": ("bass/finger", "bass/upright", "bass/synth", "bass/808", "bass/pluck-upright"),
+    "keys": (
+        "keys/epiano",
+        "keys/piano",
+        "keys/organ",
+        "keys/guitar",
+        "keys/grand",
+        "keys/clean-guitar",
+        "keys/nylon",
+    ),
     "pad": ("pad/warm", "pad/strings", "pad/supersaw", "pad/glass"),
     "lead": ("lead/saw", "lead/square", "lead/horn", "lead/flute"),
 }
