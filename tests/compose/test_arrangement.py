@@ -72,3 +72,48 @@ def test_a_louder_song_starts_on_the_louder_patch_and_keeps_it() -> None:
     assert arrangement.patch(Part.DRUMS) == "drums/acoustic"
     own = [s.label for s in arrangement.sections if Part.DRUMS in s.patches]
     assert own == [s.label for s in plan.sections if s.energy <= 0.7]
+
+
+EXPECTED = {  # what each genre's band is made of, as the issue names it
+    "jazz": {
+        Part.BASS: {"bass/pluck-upright"},
+        Part.DRUMS: {"drums/brushes", "drums/acoustic"},
+        Part.KEYS: {"keys/grand", "keys/epiano"},
+        Part.LEAD: {"lead/horn"},
+    },
+    "electronic": {
+        Part.DRUMS: {"drums/909"},
+        Part.BASS: {"bass/synth"},
+        Part.PAD: {"pad/warm", "pad/supersaw"},
+    },
+    "classical": {
+        Part.PAD: {"pad/strings"},
+        Part.KEYS: {"keys/grand"},
+        Part.LEAD: {"lead/flute", "lead/horn"},
+    },
+    "country": {
+        Part.KEYS: {"keys/clean-guitar", "keys/grand"},
+        Part.DRUMS: {"drums/brushes", "drums/acoustic"},
+    },
+}
+
+
+def test_each_genre_plays_its_own_band_in_every_section_of_every_song() -> None:
+    for genre, parts in EXPECTED.items():
+        for seed in range(12):
+            plan, style = planned(genre, seed=seed)
+            arrangement = arrange(plan, style, seed)
+            for index, section in enumerate(plan.sections):
+                playing = arrangement.patches_in(index)
+                for part, allowed in parts.items():
+                    if section.label.startswith("intro") and part is Part.LEAD:
+                        continue  # the intro's lead rests
+                    assert playing[part] in allowed, (genre, seed, section.label, part)
+    plan, style = planned("electronic")
+    arrangement = arrange(plan, style, 7)
+    pads = {arrangement.patches_in(i)[Part.PAD] for i in range(len(plan.sections))}
+    assert "pad/supersaw" in pads  # the drops
+    plan, style = planned("classical")
+    assert arrange(plan, style, 7).patch(Part.LEAD) == "lead/flute"
+    plan, style = planned("country")
+    assert arrange(plan, style, 7).patch(Part.KEYS) == "keys/clean-guitar"

@@ -276,7 +276,7 @@ def test_jazz_swings_walks_and_comps_off_the_beat() -> None:
     ]
     off_beat = [e for e in keys if e.start % 1 != 0]
     assert len(off_beat) > len(keys) / 3
-    assert composed.arrangement.patch(Part.BASS) == "bass/upright"
+    assert composed.arrangement.patch(Part.BASS) == "bass/pluck-upright"
     assert composed.arrangement.patch(Part.LEAD) in ("lead/horn", "lead/flute")
 
 
@@ -347,7 +347,7 @@ def test_country_plays_boom_chick() -> None:
     keys = by_bar(plan, composed.events, Part.KEYS)[verse.start_bar]
     assert {round(e.start % 4) for e in bass} == {0, 2}
     assert {round(e.start % 4, 1) for e in keys} >= {1.0, 3.0}
-    assert composed.arrangement.patch(Part.KEYS) in ("keys/guitar", "keys/piano")
+    assert composed.arrangement.patch(Part.KEYS) in ("keys/clean-guitar", "keys/grand")
 
 
 def test_energy_makes_the_band_play_harder_and_busier() -> None:

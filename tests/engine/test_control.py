@@ -285,3 +285,20 @@ def test_silent_from_says_when_a_scheduler_has_nothing_left_to_play() -> None:
     hits.render(0, 1000)
     assert not hits.silent_from(399)
     assert hits.silent_from(400)
+
+
+def test_a_rendered_note_is_handed_over_in_the_fade_and_given_back_on_a_retract() -> None:
+    ring = rings(1)
+    tone = np.ones((1, 3000), dtype=np.float32)
+    hits = HitScheduler(lambda pitch, velocity: tone, rings=ring, voices=4, release=2000, cut=5)
+    hits.add(Note("keys", 0, 2500, 60, 0.5))
+    assert hits.hand_over(1000, fade=100) == [(60, 0.5, 2500)]
+    hits.render(0, RING)
+    assert ring[0][1099] > 0
+    assert np.count_nonzero(ring[0][1100:]) == 0  # 100 samples, not the release's 2000
+    hits.retract(800)  # the change is called off: the note rings to its own key-up
+    hits.render(800, RING)
+    assert ring[0][2400] > 0
+    drums = HitScheduler.kit([stereo_click()], [(36,)], [None], rings=rings(2))
+    drums.add(Note("drums", 0, 10, 36, 1.0))
+    assert drums.hand_over(5, fade=100) == []  # a hit rings out

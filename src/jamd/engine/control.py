@@ -397,6 +397,9 @@ class _Hit:
     released_at: int | None = None  # key-up: the release fade starts here (pitched sounds)
     cut_at: int | None = None  # choked, stolen or re-struck: the short fade starts here
     stop: int = 0
+    velocity: float = 1.0
+    fade: int | None = None  # a hand-over's release, shorter than the patch's
+    handed: tuple[int, int] | None = None  # (where another patch took it over, its key-up)
 
     def holds_voice(self, at: int) -> bool:
         """Whether the hit sounds at ``at`` and has not been cut (it may be in its release)."""
@@ -505,6 +508,7 @@ class HitScheduler:
             note.pitch,
             note.velocity**self.velocity_curve,
             released_at=note.end if self.release is not None else None,
+            velocity=note.velocity,
         )
         self._end(hit)
         self._hits.append(hit)
@@ -521,12 +525,32 @@ class HitScheduler:
                 self._end(hit)
 
     def retract(self, at: int) -> None:
-        """Forget notes that start at or after ``at``; what they cut or stole sounds on."""
+        """Forget notes that start at or after ``at``; what they cut or stole sounds on, and
+        what was handed over from there on is given back."""
         self._hits = deque(hit for hit in self._hits if hit.start < at)
         for hit in self._hits:
             if hit.cut_at is not None and hit.cut_at >= at:
                 hit.cut_at = None
                 self._end(hit)
+            if hit.handed is not None and hit.handed[0] >= at:
+                hit.released_at, hit.fade, hit.handed = hit.handed[1], None, None
+                self._end(hit)
+
+    def hand_over(self, at: int, fade: float) -> list[tuple[float, float, int]]:
+        """As ``VoiceScheduler.hand_over``: pitched notes held at ``at`` fade in at most
+        ``fade`` samples (their release if shorter); drums ring out and are not handed over."""
+        if self.release is None:
+            return []
+        taken = []
+        for hit in self._hits:
+            held = hit.released_at is not None and hit.start < at < hit.released_at
+            if held and hit.holds_voice(at):
+                assert hit.released_at is not None
+                taken.append((hit.pitch, hit.velocity, hit.released_at))
+                hit.handed = (at, hit.released_at)
+                hit.released_at, hit.fade = at, max(1, min(round(fade), self.release))
+                self._end(hit)
+        return taken
 
     def silence(self, start: int, stop: int) -> None:
         """Zero the played samples [start, stop) (see ``VoiceScheduler.silence``)."""
@@ -567,7 +591,7 @@ class HitScheduler:
             if hit.released_at is not None and self.release is not None and hi > hit.released_at:
                 fade_from = max(lo, hit.released_at)
                 since = np.arange(fade_from - hit.released_at, hi - hit.released_at)
-                sound[:, fade_from - lo :] *= release_curve(since / self.release)
+                sound[:, fade_from - lo :] *= release_curve(since / (hit.fade or self.release))
             if hit.cut_at is not None and hi > hit.cut_at:
                 fade_from = max(lo, hit.cut_at)
                 since = np.arange(fade_from - hit.cut_at, hi - hit.cut_at)
@@ -587,7 +611,7 @@ class HitScheduler:
         """Where the hit falls silent: its sound's end, its release's end or its cut's end."""
         stop = hit.start + hit.sound.shape[1]
         if hit.released_at is not None and self.release is not None:
-            stop = min(stop, hit.released_at + self.release)
+            stop = min(stop, hit.released_at + (hit.fade or self.release))
         if hit.cut_at is not None:  # a note cut on its own onset never sounds
             stop = min(stop, hit.cut_at + self.cut if hit.cut_at > hit.start else hit.start)
         hit.stop = stop

@@ -499,12 +499,12 @@ class Lane(_Owner):
     def _hand_over(self, previous: Track, track: Track, since: int) -> None:
         """Notes held across the change cross-fade: the old patch lets them go in at most
         ``CROSSFADE_SECONDS`` (its own release if shorter) while the new one takes them up from
-        ``since``. Drum hits ring out as they are."""
-        old, new = previous.scheduler, track.scheduler
-        if isinstance(old, VoiceScheduler) and isinstance(new, VoiceScheduler):
-            fade = CROSSFADE_SECONDS * track.sample_rate
-            for pitch, velocity, end in old.hand_over(since, fade):
-                track.schedule(Note(self.name, since, end, pitch, velocity))
+        ``since``. Drum hits ring out as they are, and a kit takes nothing over."""
+        if isinstance(track.patch, DrumKitPatch):
+            return
+        fade = CROSSFADE_SECONDS * track.sample_rate
+        for pitch, velocity, end in previous.scheduler.hand_over(since, fade):
+            track.schedule(Note(self.name, since, end, pitch, velocity))
 
     def schedule(self, note: Note) -> bool:
         """Hand the note to the track playing at its start; False if the lane has none yet."""
