@@ -588,6 +588,7 @@ class Graph(_Owner):
         stems: bool,
         lanes: Sequence[str] | None = None,
         changing: Collection[str] = (),
+        master_gain: float = 1.0,
     ) -> None:
         super().__init__()
         self.sample_rate = sample_rate
@@ -616,7 +617,7 @@ class Graph(_Owner):
             pyo.Delay(delay_in, delay=self._echo_times(delay_seconds), feedback=0.32, maxdelay=4.0)
         )
         self.effects = self.own(pyo.Mix([reverb, echoes], voices=2))
-        self.master_level = self.own(pyo.SigTo(1.0, time=_SMOOTHING, init=1.0))
+        self.master_level = self.own(pyo.SigTo(master_gain, time=_SMOOTHING, init=master_gain))
         summed: Any = self.own(pyo.Mix([dry, self.effects], voices=2, mul=self.master_level))
         self._tilt = _Glide(0.0, _SMOOTHING * sample_rate)
         self._tilt_filter: Any = None

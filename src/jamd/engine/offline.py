@@ -68,8 +68,10 @@ class OfflineEngine:
         delay_seconds: float = 0.375,
         stems: bool = False,
         changes: Sequence[PatchChange] = (),
+        master_gain: float = 1.0,
     ) -> None:
-        """``changes``: patches the lanes change to as the music goes (sections' own)."""
+        """``changes``: patches the lanes change to as the music goes (sections' own);
+        ``master_gain``: into the master chain (a genre's gain staging)."""
         self.sample_rate = sample_rate
         self._server = ManualServer(sample_rate, buffer_size, seed)
         self._changes = deque(sorted(changes, key=lambda c: c.at))
@@ -81,6 +83,7 @@ class OfflineEngine:
                 delay_seconds=delay_seconds,
                 stems=stems,
                 changing={change.lane for change in changes},
+                master_gain=master_gain,
             )
             self._server.start()
         except BaseException as error:
@@ -190,6 +193,7 @@ def render_to_wav(
     seed: int = 1,
     delay_seconds: float = 0.375,
     changes: Sequence[PatchChange] = (),
+    master_gain: float = 1.0,
 ) -> RenderReport:
     """Render notes to a stereo master WAV and, if asked, one stereo WAV per track plus ``fx``.
 
@@ -205,6 +209,7 @@ def render_to_wav(
             delay_seconds=delay_seconds,
             stems=stems_dir is not None,
             changes=changes,
+            master_gain=master_gain,
         ) as engine,
     ):
         master_file = files.enter_context(AtomicWavWriter(out, sample_rate)) if out else None

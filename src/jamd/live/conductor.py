@@ -281,6 +281,8 @@ class Conductor:
             while len(self._bars) > 1 and self._start_sample(self._bars[1]) <= position:
                 finished = self._bars.pop(0)
                 self._patches_before = finished.patches
+                if self._bars[0].song.style is not finished.song.style:
+                    self._set_master()  # a new genre's count-in: its own gain staging
             self._plan_ahead(position)
             if self._bars:
                 self._map.forget_before(self._bars[0].start_beat)
@@ -334,7 +336,7 @@ class Conductor:
                 return Outcome(command, now, detail="now")
             case SetMaster(db=db):
                 self.session = replace(self.session, master_db=db)
-                self.engine.set_master(self.session.master_level)
+                self._set_master()
                 return Outcome(command, now, detail="now")
             case SetMood(mood=mood):
                 self.session = replace(self.session, mood=mood)
@@ -519,7 +521,13 @@ class Conductor:
             self.engine.set_fader(part, fader)
         for part, mix in self.session.mixer.items():
             self.engine.set_tone(part, mix.tone_factor)
-        self.engine.set_master(self.session.master_level)
+        self._set_master()
+
+    def _set_master(self) -> None:
+        """The performer's master level times the playing genre's trim (its gain staging)."""
+        style = self._bars[0].song.style if self._bars else self._song.style if self._song else None
+        trim = style.mix.master_gain if style is not None else 1.0
+        self.engine.set_master(self.session.master_level * trim)
 
     @staticmethod
     def _tilt(mood: float) -> float:

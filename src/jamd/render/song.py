@@ -89,7 +89,9 @@ def render(
     if request.out is not None or request.stems is not None:
         created = _make_directories(request.stems) if request.stems is not None else []
         try:
-            report = _render_audio(request, song, loaded, changes, tempo)
+            report = _render_audio(
+                request, song, loaded, changes, tempo=tempo, master_gain=style.mix.master_gain
+            )
         except BaseException:
             for directory in reversed(created):
                 directory.rmdir()
@@ -136,7 +138,9 @@ def _render_audio(
     song: Song,
     patches: dict[str, Patch],
     changes: Sequence[PatchChange],
+    *,
     tempo: float,
+    master_gain: float,
 ) -> RenderReport:
     return render_to_wav(
         patches,
@@ -148,6 +152,7 @@ def _render_audio(
         seed=request.seed,
         delay_seconds=DELAY_BEATS * 60.0 / tempo,
         changes=changes,
+        master_gain=master_gain,
     )
 
 

@@ -523,6 +523,17 @@ class Melody(_Frozen):
         )
 
 
+class Mix(_Frozen):
+    """Gain staging: the genre's trim into the master chain, so that its songs reach the
+    master's loudness target (-14 LUFS integrated) with the limiter holding their peaks."""
+
+    master_db: float = Field(0.0, ge=-24.0, le=12.0)
+
+    @property
+    def master_gain(self) -> float:
+        return float(10.0 ** (self.master_db / 20.0))
+
+
 class Style(_Frozen):
     """One genre, as its data file describes it (the name comes from the file name)."""
 
@@ -542,6 +553,7 @@ class Style(_Frozen):
     comping: Comping
     pad: Pad = Pad()
     melody: Melody
+    mix: Mix = Mix()
 
     @property
     def beats_per_bar(self) -> int:
