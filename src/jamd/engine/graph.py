@@ -1,5 +1,7 @@
 """The pyo DSP graph: tracks hosting patches, a mixer with sends, a master bus with a limiter.
 
+A track's insert effects are built by ``jamd.engine.effects`` from its patch's specs.
+
 The graph is built once. Notes never create pyo objects: they are data in control rings (see
 ``jamd.engine.control``) that the graph reads at the sample clock. Every pyo object is kept
 referenced by its owner for the graph's lifetime: pyo frees a table or signal whose Python
@@ -16,6 +18,7 @@ import numpy.typing as npt
 
 from jamd.engine.control import EnvelopeShape, HitScheduler, Ring, VoiceScheduler, ring_spans
 from jamd.engine.drumsynth import render_piece
+from jamd.engine.effects import build_chain, check_chain, tail_seconds, whole_and_a_half
 from jamd.engine.interface import Fader
 from jamd.engine.notes import Note
 from jamd.engine.patches import (
@@ -33,7 +36,7 @@ MASTER_CEILING = 10.0 ** (-1.05 / 20.0)  # sample peaks stay under -1 dBFS
 LIMITER_LOOKAHEAD_MS = 5.0  # the master is late by this much; captures are read compensated
 _DRAWBAR_HARMONICS = (1, 3, 2, 4, 6, 8, 10, 12, 16)  # 16' 5 1/3' 8' 4' 2 2/3' 2' 1 3/5' 1 1/3' 1'
 _SMOOTHING = 0.05  # seconds: faders and sends glide instead of stepping
-_CHAIN_TAIL_SECONDS = 0.3  # a track's filter and chorus run this long after its last voice
+_CHAIN_TAIL_SECONDS = 0.3  # a track's chain runs this long after its last voice, plus its effects'
 _ECHO_SPREAD = 0.011  # seconds between left and right echoes: width without a ping-pong
 _TILT_HZ = 2500.0  # where the mood's high shelf turns
 
@@ -152,6 +155,8 @@ class Track(_Owner):
         tone: float = 1.0,
     ) -> None:
         super().__init__()
+        effects = getattr(patch, "effects", ())
+        check_chain(effects)
         self.name = name
         self.patch = patch
         self.channel = Channel.of(patch, fader or Fader())
@@ -172,7 +177,8 @@ class Track(_Owner):
         self._voice_awake = [True] * voices
         self._chain_streams: list[Any] = []
         self._chain_awake = True
-        self._chain_tail = int(_CHAIN_TAIL_SECONDS * sample_rate)
+        self._chain_tail = int((_CHAIN_TAIL_SECONDS + tail_seconds(effects)) * sample_rate)
+        self._sample_rate = sample_rate
         if isinstance(patch, DrumKitPatch):
             stereo = self._build_kit(patch, clock, sample_rate)
             self.output = self.own(pyo.Sig(stereo, mul=self._gains))
@@ -198,7 +204,7 @@ class Track(_Owner):
 
     @property
     def tail(self) -> int:
-        """Samples the chain after the voices (filter, chorus) rings after the last note."""
+        """Samples the chain after the voices (filter, effects) rings after the last note."""
         return self._chain_tail
 
     def set_fader(self, fader: Fader) -> None:
@@ -323,7 +329,7 @@ class Track(_Owner):
         return oscillators
 
     def _shape(self, patch: InstrumentPatch, signal: Any, amplitude: Any) -> Any:
-        """Filter, drive and chorus on the summed voices: one filter per track, not per voice."""
+        """Filter and effects on the summed voices: one chain per track, not per voice."""
         if isinstance(patch, FmPatch) and (1.0 / patch.ratio).is_integer():
             # FM's sidebands lie at c +- k*m; when the modulator is the carrier over n, one falls
             # on 0 Hz: a 1:1 piano measured a DC offset of -0.013 in its stem (headroom lost,
@@ -343,15 +349,7 @@ class Track(_Owner):
             )
             self._static_cutoff = None if lowpass.env_amount > 0 else lowpass.cutoff
             signal = self._filter
-        if patch.fx.drive > 0:
-            signal = self._after_voices(
-                pyo.Disto(signal, drive=0.2 + 0.75 * patch.fx.drive, slope=0.6)
-            )
-        if patch.fx.chorus > 0:
-            signal = self._after_voices(
-                pyo.Chorus(signal, depth=1.0 + 2.0 * patch.fx.chorus, feedback=0.1, bal=0.5)
-            )
-        return signal
+        return build_chain(patch.effects, signal, self._after_voices, self._sample_rate)
 
 
 def frequency_scale(patch: InstrumentPatch) -> float:
@@ -562,6 +560,8 @@ class Graph(_Owner):
         lanes: Sequence[str] | None = None,
     ) -> None:
         super().__init__()
+        for patch in patches.values():  # before any pyo object: a half-built graph leaks them
+            check_chain(getattr(patch, "effects", ()))
         self.sample_rate = sample_rate
         self.clock = self.own(pyo.Count(self.own(pyo.Trig()), min=0, max=RING_SAMPLES))
         switchable = lanes is not None
@@ -675,16 +675,10 @@ class Graph(_Owner):
         self._delay_time.set(seconds)
 
     def _echo_times(self, seconds: float) -> list[float]:
-        """Left and right echo times, each a whole number of samples and a half.
-
-        pyo's Delay interpolates between buffer[i] and buffer[i + 1]; when the delay in samples
-        is a hair over a whole number, float32 rounds its read position up to the buffer's
-        end and it reads one sample past it (valgrind: 'Invalid read ... 0 bytes after a
-        block'), whatever memory holds, NaN included, which the feedback keeps for good. A
-        0.3 s echo at 48 kHz hit it one run in three. Half a sample keeps the read inside.
-        """
+        """Left and right echo times, each a whole number of samples and a half (see
+        ``jamd.engine.effects.whole_and_a_half``: pyo's Delay reads past its buffer otherwise)."""
         rate = self.sample_rate
-        return [(math.floor(t * rate) + 0.5) / rate for t in (seconds, seconds + _ECHO_SPREAD)]
+        return [whole_and_a_half(t, rate) for t in (seconds, seconds + _ECHO_SPREAD)]
 
     def fade_master(self, level: float, seconds: float) -> None:
         self.master_level.time = max(seconds, 0.001)
