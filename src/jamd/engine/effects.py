@@ -3,12 +3,38 @@
 Every builder takes ``own``, which keeps each pyo object it makes referenced as long as the graph
 (pyo crashes when a wrapper is collected while C objects still read it). A track passes its
 ``_after_voices``, so its effects also sleep while none of its voices sounds. An effect keeps
-its input's channels: mono in an instrument's chain (the track is panned after it).
+its input's channels: mono in an instrument's chain (the track is panned after it), stereo on
+the master.
+
+The limiter holds true peak (the peak between the samples, as ``jamd.engine.loudness`` measures
+it by 4x oversampling) under its ``ceiling_dbtp``. pyo has no true-peak limiter; this one is
+built from its parts:
+
+- it follows the louder channel's level halfway between the samples, estimated by a 4-tap
+  interpolator that errs high (``_halfway``): a drum kit's hit starts with a step that
+  overshoots its samples by up to 1.4 dB, which a limiter of the samples lets through;
+- each new peak of that level is taken at once and decays with ``release`` (its time
+  constant); the gain follows it with an attack of a fifth of the look-ahead (1 ms: 99.3% of
+  the way, a smooth fade, when the peak, delayed by the look-ahead, passes), and the threshold
+  is lowered by what a held peak decays during the look-ahead (0.29 dB at the defaults), so a
+  lone peak is held exactly and a sustained one a little under;
+- it limits ``TRUE_PEAK_MARGIN_DB`` under the ceiling, and a ``Clip`` there is the last safety.
+
+Measured at 48 kHz (saw and square chords and the 808, 909 and acoustic kits, 9 to 30 dB over
+full scale, through the shipped master and through the limiter alone): true peak -1.46 dBTP at
+most for a -1 dBTP ceiling; white noise limited by 25 dB, which no patch plays, -1.21 dBTP.
+Limiting the samples instead (no halfway estimate) let the kits reach -0.57 dBTP at a 1 dB
+margin and needed 1.75 dB; a 16-tap interpolator held them at 0.5 dB but cost 12% more pyo
+time in a render, where these 4 taps cost 3%. On the genres' renders the limiter takes more
+than 1 dB off under 0.5% of the time (2.9 dB at most, in rock): it catches peaks and does not
+pump.
 """
 
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
+
+import numpy as np
 
 from jamd.engine.patches import (
     ChorusEffect,
@@ -16,9 +42,11 @@ from jamd.engine.patches import (
     CutBand,
     DelayEffect,
     DriveEffect,
+    EchoSend,
     Effect,
     EffectSlot,
     EqEffect,
+    LimiterEffect,
     PhaserEffect,
     ReverbEffect,
     ReverbSend,
@@ -28,7 +56,12 @@ from jamd.engine.server import pyo
 
 Own = Callable[[Any], Any]
 
+TRUE_PEAK_MARGIN_DB = 0.3  # the limiter's sample ceiling under its true-peak ceiling (measured)
 _DETECTOR_DB = -24.0  # levels are followed this far down: pyo's Compress reads all over 0 dBFS as 0
+_LIMITER_RATIO = 1000.0  # 24 dB over the ceiling comes out 0.02 dB over it
+_INSTANT = 1e-6  # seconds: a follower's rise that takes every new peak at once
+_FOLLOWER2_TIME = 2.0 * math.pi  # pyo 1.1.0's Follower2 decays with time constant falltime / 2 pi
+_HALFWAY_TAPS = 4  # the limiter's estimate between the samples (see _halfway)
 _REVERB_SIZE_MAX = 0.95  # Freeverb's size 1 never decays
 _OPEN = 20000.0  # a tone at this cutoff is no filter at all
 _SILENT = 0.001  # -60 dB: where a tail is over
@@ -40,21 +73,23 @@ def db_to_gain(db: float) -> float:
     return float(10.0 ** (db / 20.0))
 
 
-def check_chain(effects: Sequence[EffectSlot]) -> None:
+def check_chain(effects: Sequence[EffectSlot], *, master: bool) -> None:
     """Refuse a chain that cannot be built: a patch made in code is held to the rules a loaded
     one is (``chain_problems``), and its effect files must have been read in. Graphs check
     before they make any pyo object: a half-built graph's objects could outlive the server."""
     unresolved = [effect for effect in effects if isinstance(effect, str)]
     if unresolved:
         raise ValueError(f"effect files never read in: {', '.join(unresolved)} (PatchLibrary does)")
-    problems = chain_problems(tuple(effects))
+    problems = chain_problems(tuple(effects), master=master)
     if problems:
         raise ValueError("; ".join(problems))
 
 
-def build_chain(effects: Sequence[EffectSlot], signal: Any, own: Own, sample_rate: int) -> Any:
+def build_chain(
+    effects: Sequence[EffectSlot], signal: Any, own: Own, sample_rate: int, *, master: bool
+) -> Any:
     """``signal`` through ``effects`` in order."""
-    check_chain(effects)
+    check_chain(effects, master=master)
     for effect in effects:
         assert not isinstance(effect, str)
         signal = build_effect(effect, signal, own, sample_rate)
@@ -75,13 +110,40 @@ def build_effect(effect: Effect, signal: Any, own: Own, sample_rate: int) -> Any
         return _mixed(signal, wet, effect.mix, own)
     if isinstance(effect, EqEffect):
         return _eq(effect, signal, own)
-    return _compressor(effect, signal, own, sample_rate)
+    if isinstance(effect, CompressorEffect):
+        return _compressor(effect, signal, own, sample_rate)
+    return _limiter(effect, signal, own, sample_rate)
+
+
+def latency(effects: Sequence[EffectSlot], sample_rate: int) -> int:
+    """Samples the chain delays its input by: its look-aheads (each a whole number of samples)."""
+    return sum(
+        _lookahead_samples(effect.lookahead_ms, sample_rate)
+        for effect in effects
+        if isinstance(effect, CompressorEffect | LimiterEffect)
+    )
 
 
 def tail_seconds(effects: Sequence[EffectSlot]) -> float:
     """How long the chain rings on after its input falls silent, to -60 dB (an estimate that
     errs long: a track's chain sleeps only after it)."""
     return sum(_tail(effect) for effect in effects if not isinstance(effect, str))
+
+
+def build_reverb_send(send: ReverbSend, signal: Any, own: Own) -> Any:
+    """The reverb send's return: stereo from the mono send, wet only."""
+    return _reverb(send, 1.0, signal, own, stereo=True)
+
+
+def build_echo_send(send: EchoSend, signal: Any, own: Own, times: list[float]) -> tuple[Any, Any]:
+    """The echo send's ``Delay`` (its ``delay`` follows the tempo) and its stereo return."""
+    echoes = own(pyo.Delay(signal, delay=times, feedback=send.feedback, maxdelay=4.0))
+    return echoes, _toned(echoes, send.tone, own)
+
+
+def echo_times(seconds: float, spread: float, sample_rate: int) -> list[float]:
+    """Left and right echo times, each a whole number of samples and a half."""
+    return [whole_and_a_half(t, sample_rate) for t in (seconds, seconds + spread)]
 
 
 def whole_and_a_half(seconds: float, sample_rate: int) -> float:
@@ -96,9 +158,9 @@ def whole_and_a_half(seconds: float, sample_rate: int) -> float:
     return (math.floor(seconds * sample_rate) + 0.5) / sample_rate
 
 
-def _reverb(room: ReverbSend, mix: float, signal: Any, own: Own) -> Any:
+def _reverb(room: ReverbSend, mix: float, signal: Any, own: Own, *, stereo: bool = False) -> Any:
     size: float | list[float] = room.size
-    if len(signal) > 1:
+    if stereo or len(signal) > 1:
         size = [room.size, min(_REVERB_SIZE_MAX, room.size + room.width)]
     return own(pyo.Freeverb(signal, size=size, damp=room.damp, bal=mix))
 
@@ -161,13 +223,57 @@ def _compressor(effect: CompressorEffect, signal: Any, own: Own, sample_rate: in
     return _delayed(signal, samples, own, sample_rate, gain=gain)
 
 
+def _limiter(effect: LimiterEffect, signal: Any, own: Own, sample_rate: int) -> Any:
+    ceiling_db = effect.ceiling_dbtp - TRUE_PEAK_MARGIN_DB
+    samples = _lookahead_samples(effect.lookahead_ms, sample_rate)
+    attack = samples / 5 / sample_rate
+    # a peak's held level has decayed for the look-ahead by the time the peak passes, and the
+    # attack has come 1 - e^-5 of the way: the threshold is lowered by both
+    shortfall = math.exp(-samples / (sample_rate * effect.release)) * (1.0 - math.exp(-5.0))
+    peak = own(
+        pyo.Follower2(
+            _level(_halfway(signal, own), own),
+            risetime=_INSTANT,
+            falltime=_FOLLOWER2_TIME * effect.release,
+        )
+    )
+    gain = own(
+        pyo.Compress(
+            peak,
+            thresh=ceiling_db + 20.0 * math.log10(shortfall) + _DETECTOR_DB,
+            ratio=_LIMITER_RATIO,
+            risetime=attack,
+            falltime=attack,
+            knee=0.0,
+            outputAmp=True,
+        )
+    )
+    limited = _delayed(signal, samples, own, sample_rate, gain=gain)
+    ceiling = db_to_gain(ceiling_db)
+    return own(pyo.Clip(limited, min=-ceiling, max=ceiling))
+
+
 def _level(signal: Any, own: Own) -> Any:
     """The louder channel's magnitude, ``_DETECTOR_DB`` down: one detector links the channels,
-    so a compressor does not move the stereo image."""
+    so a compressor or the limiter does not move the stereo image."""
     magnitude = own(pyo.Abs(signal, mul=db_to_gain(_DETECTOR_DB)))
     if len(magnitude) == 1:
         return magnitude
     return own(pyo.Max(magnitude[0], magnitude[1]))
+
+
+def _halfway(signal: Any, own: Own) -> Any:
+    """An estimate of ``signal`` halfway between its samples, 2.5 samples late, that errs high.
+
+    Four taps of a sinc shifted by half a sample, scaled to pass DC as it is: it reads true
+    down low, hot in the highs (+3 dB at a quarter of the rate, where a long interpolator
+    reads true: bright peaks are limited a little more than they need) and low only above
+    0.78 of Nyquist (18.7 kHz at 48 kHz), where the clip is the guard. A sample peak always
+    has a halfway point as loud beside it, so the samples need no detector of their own.
+    """
+    taps = np.sinc(np.arange(_HALFWAY_TAPS) - (_HALFWAY_TAPS - 1) / 2.0)
+    kernel = own(pyo.DataTable(_HALFWAY_TAPS, init=(taps / taps.sum()).tolist()))
+    return own(pyo.Convolve(signal, kernel, size=_HALFWAY_TAPS))
 
 
 def _delayed(signal: Any, samples: int, own: Own, sample_rate: int, *, gain: Any = 1.0) -> Any:

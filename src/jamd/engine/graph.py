@@ -1,6 +1,7 @@
 """The pyo DSP graph: tracks hosting patches, a mixer with sends, a master bus with a limiter.
 
-A track's insert effects are built by ``jamd.engine.effects`` from its patch's specs.
+The effects (a track's inserts, the sends' returns, the master chain) are built by
+``jamd.engine.effects`` from the patches' specs.
 
 The graph is built once. Notes never create pyo objects: they are data in control rings (see
 ``jamd.engine.control``) that the graph reads at the sample clock. Every pyo object is kept
@@ -18,26 +19,33 @@ import numpy.typing as npt
 
 from jamd.engine.control import EnvelopeShape, HitScheduler, Ring, VoiceScheduler, ring_spans
 from jamd.engine.drumsynth import render_piece
-from jamd.engine.effects import build_chain, check_chain, tail_seconds, whole_and_a_half
+from jamd.engine.effects import (
+    build_chain,
+    build_echo_send,
+    build_reverb_send,
+    check_chain,
+    echo_times,
+    latency,
+    tail_seconds,
+)
 from jamd.engine.interface import Fader
 from jamd.engine.notes import Note
 from jamd.engine.patches import (
     DrumKitPatch,
     FmPatch,
     InstrumentPatch,
+    MasterPatch,
     OrganPatch,
     Patch,
     SubtractivePatch,
+    default_master,
 )
 from jamd.engine.server import pyo
 
 RING_SAMPLES = 1 << 16  # 1.37 s at 48 kHz: control is written well inside this horizon
-MASTER_CEILING = 10.0 ** (-1.05 / 20.0)  # sample peaks stay under -1 dBFS
-LIMITER_LOOKAHEAD_MS = 5.0  # the master is late by this much; captures are read compensated
 _DRAWBAR_HARMONICS = (1, 3, 2, 4, 6, 8, 10, 12, 16)  # 16' 5 1/3' 8' 4' 2 2/3' 2' 1 3/5' 1 1/3' 1'
 _SMOOTHING = 0.05  # seconds: faders and sends glide instead of stepping
 _CHAIN_TAIL_SECONDS = 0.3  # a track's chain runs this long after its last voice, plus its effects'
-_ECHO_SPREAD = 0.011  # seconds between left and right echoes: width without a ping-pong
 _TILT_HZ = 2500.0  # where the mood's high shelf turns
 
 
@@ -156,7 +164,7 @@ class Track(_Owner):
     ) -> None:
         super().__init__()
         effects = getattr(patch, "effects", ())
-        check_chain(effects)
+        check_chain(effects, master=False)
         self.name = name
         self.patch = patch
         self.channel = Channel.of(patch, fader or Fader())
@@ -349,7 +357,9 @@ class Track(_Owner):
             )
             self._static_cutoff = None if lowpass.env_amount > 0 else lowpass.cutoff
             signal = self._filter
-        return build_chain(patch.effects, signal, self._after_voices, self._sample_rate)
+        return build_chain(
+            patch.effects, signal, self._after_voices, self._sample_rate, master=False
+        )
 
 
 def frequency_scale(patch: InstrumentPatch) -> float:
@@ -547,7 +557,8 @@ class Graph(_Owner):
 
     Given ``lanes`` (live), the lanes are switchable: they take patches while the music runs,
     starting with none (``patches`` may start some). Otherwise each lane is fixed to its patch
-    in ``patches`` (offline renders: no slot costs a stream).
+    in ``patches`` (offline renders: no slot costs a stream). ``master`` sets the sends'
+    returns and the master chain (the shipped ``master/default`` if not given).
     """
 
     def __init__(
@@ -558,10 +569,14 @@ class Graph(_Owner):
         delay_seconds: float,
         stems: bool,
         lanes: Sequence[str] | None = None,
+        master: MasterPatch | None = None,
     ) -> None:
         super().__init__()
-        for patch in patches.values():  # before any pyo object: a half-built graph leaks them
-            check_chain(getattr(patch, "effects", ()))
+        master = default_master() if master is None else master
+        # every chain is checked before any pyo object exists: a half-built graph leaks them
+        check_chain(master.effects, master=True)
+        for patch in patches.values():
+            check_chain(getattr(patch, "effects", ()), master=False)
         self.sample_rate = sample_rate
         self.clock = self.own(pyo.Count(self.own(pyo.Trig()), min=0, max=RING_SAMPLES))
         switchable = lanes is not None
@@ -578,10 +593,11 @@ class Graph(_Owner):
         dry = self.own(pyo.Mix([strip.output for strip in strips], voices=2))
         reverb_in = self.own(pyo.Mix([strip.reverb_send for strip in strips], voices=1))
         delay_in = self.own(pyo.Mix([strip.delay_send for strip in strips], voices=1))
-        reverb = self.own(pyo.Freeverb(reverb_in, size=[0.8, 0.84], damp=0.55, bal=1.0))
+        reverb = build_reverb_send(master.reverb, reverb_in, self.own)
         self._delay_time = _Glide(delay_seconds, _SMOOTHING * sample_rate)
-        self._echoes = echoes = self.own(
-            pyo.Delay(delay_in, delay=self._echo_times(delay_seconds), feedback=0.32, maxdelay=4.0)
+        self._echo_spread = master.delay.spread
+        self._echoes, echoes = build_echo_send(
+            master.delay, delay_in, self.own, self._echo_times(delay_seconds)
         )
         self.effects = self.own(pyo.Mix([reverb, echoes], voices=2))
         self.master_level = self.own(pyo.SigTo(1.0, time=_SMOOTHING, init=1.0))
@@ -592,22 +608,11 @@ class Graph(_Owner):
             self._tilt_filter = summed = self.own(
                 pyo.EQ(summed, freq=_TILT_HZ, q=0.7, boost=0.0, type=2)
             )
-        limited = self.own(
-            pyo.Compress(
-                summed,
-                thresh=-9.0,
-                ratio=6.0,
-                risetime=0.002,
-                falltime=0.15,
-                lookahead=LIMITER_LOOKAHEAD_MS,
-                knee=0.5,
-            )
-        )
-        self.master = self.own(pyo.Clip(limited, min=-MASTER_CEILING, max=MASTER_CEILING))
+        self.master = build_chain(master.effects, summed, self.own, sample_rate, master=True)
         self.master.out()
         self.master_capture = self.own(Capture(self.master, self.clock))
-        # pyo delays the compressor's output by int(lookahead * sr / 1000) samples (measured).
-        self.latency = int(LIMITER_LOOKAHEAD_MS * sample_rate / 1000)
+        # the master chain's look-aheads delay it by exactly this many samples
+        self.latency = latency(master.effects, sample_rate)
         self.stem_captures: dict[str, Capture] = {}
         if stems:
             for name, lane in self.lanes.items():
@@ -677,8 +682,7 @@ class Graph(_Owner):
     def _echo_times(self, seconds: float) -> list[float]:
         """Left and right echo times, each a whole number of samples and a half (see
         ``jamd.engine.effects.whole_and_a_half``: pyo's Delay reads past its buffer otherwise)."""
-        rate = self.sample_rate
-        return [whole_and_a_half(t, rate) for t in (seconds, seconds + _ECHO_SPREAD)]
+        return echo_times(seconds, self._echo_spread, self.sample_rate)
 
     def fade_master(self, level: float, seconds: float) -> None:
         self.master_level.time = max(seconds, 0.001)

@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from jamd.engine.graph import Graph
 from jamd.engine.notes import Note
-from jamd.engine.patches import Patch
+from jamd.engine.patches import MasterPatch, Patch
 from jamd.engine.server import ManualServer
 from jamd.engine.wavfile import AtomicWavWriter
 
@@ -66,11 +66,14 @@ class OfflineEngine:
         seed: int = 1,
         delay_seconds: float = 0.375,
         stems: bool = False,
+        master: MasterPatch | None = None,
     ) -> None:
         self.sample_rate = sample_rate
         self._server = ManualServer(sample_rate, buffer_size, seed)
         try:
-            self.graph = Graph(patches, sample_rate, delay_seconds=delay_seconds, stems=stems)
+            self.graph = Graph(
+                patches, sample_rate, delay_seconds=delay_seconds, stems=stems, master=master
+            )
             self._server.start()
         except BaseException as error:
             # pyo objects must die before their server: free the half-built graph's frames first.
@@ -157,6 +160,7 @@ def render_to_wav(
     buffer_size: int = 256,
     seed: int = 1,
     delay_seconds: float = 0.375,
+    master: MasterPatch | None = None,
 ) -> RenderReport:
     """Render notes to a stereo master WAV and, if asked, one stereo WAV per track plus ``fx``.
 
@@ -171,6 +175,7 @@ def render_to_wav(
             seed=seed,
             delay_seconds=delay_seconds,
             stems=stems_dir is not None,
+            master=master,
         ) as engine,
     ):
         master_file = files.enter_context(AtomicWavWriter(out, sample_rate)) if out else None

@@ -1,14 +1,16 @@
-"""Patches: instruments and effects as TOML files, validated before they reach the DSP graph.
+"""Patches: instruments, effects and the master as TOML files, validated before they reach the
+DSP graph.
 
 A patch file lives at ``patches/<role>/<name>.toml`` and is named ``<role>/<name>``
 (``keys/epiano``). Its ``kind`` selects the model; the other keys and tables tune it. Effects
-live in ``patches/fx/`` (one effect a file); an instrument's ``effects`` chain lists effects
-inline or by file name. A file
+live in ``patches/fx/`` (one effect a file) and master patches in ``patches/master/``; an
+instrument's or a master's ``effects`` chain lists effects inline or by file name. A file
 that does not validate is refused with every error at once, each naming the file, the key and
 what is allowed, so a broken patch never reaches the engine. This module loads no pyo: the
 effects' builders are ``jamd.engine.effects``.
 """
 
+import functools
 import sys
 import tomllib
 from collections.abc import Iterable, Sequence
@@ -60,6 +62,18 @@ class ReverbSend(_Spec):
 class ReverbEffect(ReverbSend):
     kind: Literal["reverb"]
     mix: float = Field(0.25, ge=0.0, le=1.0, description="wet share: 0 dry .. 1 wet only")
+
+
+class EchoSend(_Spec):
+    """The master's tempo-synced echo; its time comes from the tempo, not from the patch."""
+
+    feedback: float = Field(0.32, ge=0.0, le=0.9, description="each echo's level over the last")
+    spread: float = Field(
+        0.011, ge=0.0, le=0.05, description="seconds the right echo lags: width without ping-pong"
+    )
+    tone: float = Field(
+        20000.0, ge=200.0, le=20000.0, description="Hz: low-pass on the echoes; 20000 is none"
+    )
 
 
 class DelayEffect(_Spec):
@@ -145,6 +159,17 @@ class CompressorEffect(_Spec):
     )
 
 
+class LimiterEffect(_Spec):
+    """The master's guard: true peak at most ``ceiling_dbtp`` (see ``jamd.engine.effects``)."""
+
+    kind: Literal["limiter"]
+    ceiling_dbtp: float = Field(-1.0, ge=-12.0, le=-0.5, description="dBTP")
+    release: float = Field(0.15, ge=0.05, le=2.0, description="seconds")
+    lookahead_ms: float = Field(
+        5.0, ge=1.0, le=10.0, description="the master is this late; the attack is a fifth of it"
+    )
+
+
 Effect = Annotated[
     ReverbEffect
     | DelayEffect
@@ -152,10 +177,12 @@ Effect = Annotated[
     | PhaserEffect
     | DriveEffect
     | EqEffect
-    | CompressorEffect,
+    | CompressorEffect
+    | LimiterEffect,
     Field(discriminator="kind"),
 ]
 EFFECT_ROLE = "fx"  # effect files live in patches/fx/
+MASTER_ROLE = "master"
 
 
 def _kind(value: object) -> object:
@@ -177,6 +204,7 @@ EffectSlot = Annotated[
     | Annotated[DriveEffect, Tag("drive")]
     | Annotated[EqEffect, Tag("eq")]
     | Annotated[CompressorEffect, Tag("compressor")]
+    | Annotated[LimiterEffect, Tag("limiter")]
     | Annotated[str, Tag("reference")],
     Discriminator(_kind),
 ]
@@ -266,6 +294,18 @@ InstrumentPatch = SubtractivePatch | FmPatch | OrganPatch
 Patch = Annotated[InstrumentPatch | DrumKitPatch, Field(discriminator="kind")]
 
 
+class MasterPatch(_Spec):
+    """The master bus: the reverb and echo sends' returns, then the chain everything leaves
+    through, which ends in the limiter."""
+
+    kind: Literal["master"]
+    name: str = ""
+    description: str = ""
+    reverb: ReverbSend = ReverbSend()
+    delay: EchoSend = EchoSend()
+    effects: Chain = Field((LimiterEffect(kind="limiter"),), description="must end in a limiter")
+
+
 class _PatchFile(BaseModel):
     model_config = ConfigDict(defer_build=True)
     patch: Patch
@@ -274,6 +314,11 @@ class _PatchFile(BaseModel):
 class _EffectFile(BaseModel):
     model_config = ConfigDict(defer_build=True)
     effect: Effect
+
+
+class _MasterFile(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+    master: MasterPatch
 
 
 def parse_patch(data: dict[str, object], source: str) -> Patch:
@@ -292,12 +337,35 @@ def parse_effect(data: dict[str, object], source: str) -> Effect:
         raise PatchError(source, validation_messages(error, _EffectFile, strip_prefix=1)) from None
 
 
-def chain_problems(effects: Chain) -> list[str]:
-    """What is wrong with where effects stand: an instrument's chain delays nothing (its notes
-    would sound late). References not yet resolved are checked once they are."""
+def parse_master(data: dict[str, object], source: str) -> MasterPatch:
+    """Validate a master patch's data, its chain's order included."""
+    try:
+        master = _MasterFile.model_validate({"master": data}).master
+    except ValidationError as error:
+        raise PatchError(source, validation_messages(error, _MasterFile, strip_prefix=1)) from None
+    problems = chain_problems(master.effects, master=True)
+    if problems:
+        raise PatchError(source, problems)
+    return master
+
+
+def chain_problems(effects: Chain, *, master: bool) -> list[str]:
+    """What is wrong with where effects stand: a master chain ends in a limiter (the true-peak
+    guard); an instrument's chain delays nothing (its notes would sound late) and holds no
+    limiter. References not yet resolved are checked once they are."""
     problems = []
+    last = effects[-1] if effects else None
+    if master and not isinstance(last, LimiterEffect | str):
+        got = "no effects" if last is None else f"{last.kind} last"
+        problems.append(
+            f'effects: the master chain must end in a limiter (kind = "limiter"), got {got}'
+        )
     for index, effect in enumerate(effects):
-        if isinstance(effect, CompressorEffect) and effect.lookahead_ms > 0:
+        if master or isinstance(effect, str):
+            continue
+        if isinstance(effect, LimiterEffect):
+            problems.append(f"effects.{index}: a limiter belongs at the end of the master chain")
+        elif isinstance(effect, CompressorEffect) and effect.lookahead_ms > 0:
             problems.append(
                 f"effects.{index}.lookahead_ms: must be 0 in an instrument's chain (a look-ahead "
                 f"delays the track, its notes would sound late), got {effect.lookahead_ms:g}"
@@ -330,8 +398,8 @@ class PatchError(InputError):
 class PatchLibrary:
     """Finds patches by name (``role/name``) in an ordered list of directories.
 
-    Instruments live in every role but one: ``fx/`` holds effects, one a file, which
-    instruments name in their chains.
+    Instruments live in every role but two: ``fx/`` holds effects, one a file, which
+    instruments and masters name in their chains; ``master/`` holds master patches.
     """
 
     def __init__(self, directories: Iterable[Path]) -> None:
@@ -356,7 +424,7 @@ class PatchLibrary:
             patch = parse_patch(data, str(path))
         except PatchError as error:
             raise PatchError(str(path), [*problems, *error.problems]) from None
-        problems += chain_problems(getattr(patch, "effects", ()))
+        problems += chain_problems(getattr(patch, "effects", ()), master=False)
         if problems:
             raise PatchError(str(path), problems)
         return patch
@@ -368,12 +436,29 @@ class PatchLibrary:
             raise PatchError(name, [f"no such effect; known effects: {known}"])
         return parse_effect(read_patch_data(path), str(path))
 
+    def load_master(self, name: str) -> MasterPatch:
+        path = self._find(name) if name.startswith(f"{MASTER_ROLE}/") else None
+        if path is None:
+            known = ", ".join(self.master_names()) or "none"
+            raise PatchError(name, [f"no such master patch; known master patches: {known}"])
+        data, problems = self._resolve_effects(read_patch_data(path))
+        try:
+            master = parse_master(data, str(path))
+        except PatchError as error:
+            raise PatchError(str(path), [*problems, *error.problems]) from None
+        if problems:
+            raise PatchError(str(path), problems)
+        return master
+
     def names(self) -> tuple[str, ...]:
-        """Instruments (drum kits included): every role but effects."""
-        return tuple(n for n in self._all() if n.split("/")[0] != EFFECT_ROLE)
+        """Instruments (drum kits included): every role but effects and masters."""
+        return tuple(n for n in self._all() if n.split("/")[0] not in (EFFECT_ROLE, MASTER_ROLE))
 
     def effect_names(self) -> tuple[str, ...]:
         return tuple(n for n in self._all() if n.startswith(f"{EFFECT_ROLE}/"))
+
+    def master_names(self) -> tuple[str, ...]:
+        return tuple(n for n in self._all() if n.startswith(f"{MASTER_ROLE}/"))
 
     def _all(self) -> tuple[str, ...]:
         found = {
@@ -411,6 +496,15 @@ class PatchLibrary:
                 problems += [f"effects.{index}: {error.source}: {p}" for p in error.problems]
                 resolved.append(item)
         return {**data, "effects": resolved}, problems
+
+
+DEFAULT_MASTER = "master/default"
+
+
+@functools.cache
+def default_master() -> MasterPatch:
+    """The shipped master patch, read once (a graph made without one plays through it)."""
+    return PatchLibrary(default_patch_dirs()).load_master(DEFAULT_MASTER)
 
 
 def default_patch_dirs() -> tuple[Path, ...]:
