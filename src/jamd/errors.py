@@ -43,7 +43,7 @@ def validation_messages(
             messages.append(f"{where}: {_unknown_key(unknown, allowed)}")
         elif item["type"] in ("union_tag_invalid", "union_tag_not_found"):
             context = item.get("ctx", {})
-            key = str(context.get("discriminator", "kind")).strip("'")
+            key = str(context.get("discriminator", "kind")).strip("'").removesuffix("()")
             tags = [_tag_of(m) for m in _models_in(_annotation_at(model, item["loc"]))]
             expected = ", ".join(str(tag) for tag in tags if tag is not None)
             got = f", got {context['tag']!r}" if "tag" in context else " (missing)"
@@ -98,6 +98,10 @@ def _walk(
 def _annotation_at(model: "type[BaseModel]", loc: tuple[int | str, ...]) -> object:
     current: object = model
     for part in loc:
+        tagged = [m for m in _models_in(current) if _tag_of(m) == part]
+        if tagged:  # a union's tag, as in _walk
+            current = tagged[0]
+            continue
         fields = next((m.model_fields for m in _models_in(current) if part in m.model_fields), None)
         current = fields[str(part)].annotation if fields is not None else _item_type(current)
     return current
@@ -117,7 +121,8 @@ def _models_in(annotation: object) -> "list[type[BaseModel]]":
 
 
 def _item_type(annotation: object) -> object:
-    args = typing.get_args(annotation)
+    """What a collection holds: a dict's values, a list's or a ``tuple[X, ...]``'s items."""
+    args = [arg for arg in typing.get_args(annotation) if arg is not Ellipsis]
     return args[-1] if args else None
 
 

@@ -123,7 +123,7 @@ def test_a_patch_change_takes_over_on_its_sample_and_held_notes_cross_fade(rig: 
     ]
     rig.play_for(0.3)
     assert len(lane.tracks) == 2  # the organ fades out, its chain's tail after it
-    rig.play_for(0.6)  # the organ's note would have been held till now: it was handed over
+    rig.play_for(1.0)  # the organ's note would have been held till now: it was handed over
     assert [track.patch for track in lane.tracks] == [LIBRARY.load("pad/warm")]
     assert rig.engine.stats().patch_changes == 3  # two at start, this one
     assert rig.engine.stats().broken_buffers == 0  # the new patch's buffers start cleared

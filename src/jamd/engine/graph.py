@@ -1,5 +1,8 @@
 """The pyo DSP graph: tracks hosting patches, a mixer with sends, a master bus with a limiter.
 
+The effects (a track's inserts, the sends' returns, the master chain) are built by
+``jamd.engine.effects`` from the patches' specs.
+
 The graph is built once. Notes never create pyo objects: they are data in control rings (see
 ``jamd.engine.control``) that the graph reads at the sample clock. Every pyo object is kept
 referenced by its owner for the graph's lifetime: pyo frees a table or signal whose Python
@@ -16,16 +19,27 @@ import numpy.typing as npt
 
 from jamd.engine.control import EnvelopeShape, HitScheduler, Ring, VoiceScheduler, ring_spans
 from jamd.engine.drumsynth import render_piece
+from jamd.engine.effects import (
+    build_chain,
+    build_echo_send,
+    build_reverb_send,
+    check_chain,
+    echo_times,
+    latency,
+    tail_seconds,
+)
 from jamd.engine.interface import Fader
 from jamd.engine.notes import Note
 from jamd.engine.patches import (
     DrumKitPatch,
     FmPatch,
     InstrumentPatch,
+    MasterPatch,
     Patch,
     PluckPatch,
     RenderedPatch,
     VoicePatch,
+    default_master,
 )
 from jamd.engine.pluck import PluckSounds
 from jamd.engine.sampler import SampledSounds
@@ -35,11 +49,8 @@ from jamd.engine.voices import instrument_kind
 T = TypeVar("T")
 
 RING_SAMPLES = 1 << 16  # 1.37 s at 48 kHz: control is written well inside this horizon
-MASTER_CEILING = 10.0 ** (-1.05 / 20.0)  # sample peaks stay under -1 dBFS
-LIMITER_LOOKAHEAD_MS = 5.0  # the master is late by this much; captures are read compensated
 _SMOOTHING = 0.05  # seconds: faders and sends glide instead of stepping
-_CHAIN_TAIL_SECONDS = 0.3  # a track's filter and chorus run this long after its last voice
-_ECHO_SPREAD = 0.011  # seconds between left and right echoes: width without a ping-pong
+_CHAIN_TAIL_SECONDS = 0.3  # a track's chain runs this long after its last voice, plus its effects'
 _TILT_HZ = 2500.0  # where the mood's high shelf turns
 CROSSFADE_SECONDS = 0.05  # a patch change: held notes fade from the old patch to the new
 _CUT_SECONDS = 0.005  # a rendered note stolen or re-struck fades out this fast: no click
@@ -159,6 +170,8 @@ class Track(_Owner):
         tone: float = 1.0,
     ) -> None:
         super().__init__()
+        effects = getattr(patch, "effects", ())
+        check_chain(effects, master=False)
         self.name = name
         self.patch = patch
         self.sample_rate = sample_rate
@@ -181,7 +194,8 @@ class Track(_Owner):
         self._voice_awake = [True] * voices
         self._chain_streams: list[Any] = []
         self._chain_awake = True
-        self._chain_tail = int(_CHAIN_TAIL_SECONDS * sample_rate)
+        self._chain_tail = int((_CHAIN_TAIL_SECONDS + tail_seconds(effects)) * sample_rate)
+        self._sample_rate = sample_rate
         if isinstance(patch, DrumKitPatch):
             stereo = self._build_kit(patch, clock, sample_rate)
             self.output = self.own(pyo.Sig(stereo, mul=self._gains))
@@ -211,7 +225,7 @@ class Track(_Owner):
 
     @property
     def tail(self) -> int:
-        """Samples the chain after the voices (filter, chorus) rings after the last note."""
+        """Samples the chain after the voices (filter, effects) rings after the last note."""
         return self._chain_tail
 
     def set_fader(self, fader: Fader) -> None:
@@ -349,7 +363,7 @@ class Track(_Owner):
             self._chain_awake = chain
 
     def _shape(self, patch: InstrumentPatch, signal: Any, amplitude: Any) -> Any:
-        """Filter, drive and chorus on the summed voices: one filter per track, not per voice."""
+        """Filter and effects on the summed voices: one chain per track, not per voice."""
         if isinstance(patch, FmPatch) and (1.0 / patch.ratio).is_integer():
             # FM's sidebands lie at c +- k*m; when the modulator is the carrier over n, one falls
             # on 0 Hz: a 1:1 piano measured a DC offset of -0.013 in its stem (headroom lost,
@@ -369,15 +383,9 @@ class Track(_Owner):
             )
             self._static_cutoff = None if lowpass.env_amount > 0 else lowpass.cutoff
             signal = self._filter
-        if patch.fx.drive > 0:
-            signal = self._after_voices(
-                pyo.Disto(signal, drive=0.2 + 0.75 * patch.fx.drive, slope=0.6)
-            )
-        if patch.fx.chorus > 0:
-            signal = self._after_voices(
-                pyo.Chorus(signal, depth=1.0 + 2.0 * patch.fx.chorus, feedback=0.1, bal=0.5)
-            )
-        return signal
+        return build_chain(
+            patch.effects, signal, self._after_voices, self._sample_rate, master=False
+        )
 
 
 class _TrackVoices:
@@ -576,7 +584,9 @@ class Graph(_Owner):
     Given ``lanes`` (live), the lanes are switchable: they take patches while the music runs,
     starting with none (``patches`` may start some). Otherwise each lane starts on its patch
     in ``patches`` and is fixed to it (offline renders: no slot costs a stream), but for the
-    lanes in ``changing``, which are switchable.
+    lanes in ``changing``, which are switchable. ``master`` sets the sends' returns and the master
+    chain (the shipped ``master/default`` if not given); ``master_gain`` is what goes into it
+    (a genre's gain staging).
     """
 
     def __init__(
@@ -589,8 +599,14 @@ class Graph(_Owner):
         lanes: Sequence[str] | None = None,
         changing: Collection[str] = (),
         master_gain: float = 1.0,
+        master: MasterPatch | None = None,
     ) -> None:
         super().__init__()
+        master = default_master() if master is None else master
+        # every chain is checked before any pyo object exists: a half-built graph leaks them
+        check_chain(master.effects, master=True)
+        for patch in patches.values():
+            check_chain(getattr(patch, "effects", ()), master=False)
         self.sample_rate = sample_rate
         self.clock = self.own(pyo.Count(self.own(pyo.Trig()), min=0, max=RING_SAMPLES))
         switchable = lanes is not None
@@ -611,10 +627,11 @@ class Graph(_Owner):
         dry = self.own(pyo.Mix([strip.output for strip in strips], voices=2))
         reverb_in = self.own(pyo.Mix([strip.reverb_send for strip in strips], voices=1))
         delay_in = self.own(pyo.Mix([strip.delay_send for strip in strips], voices=1))
-        reverb = self.own(pyo.Freeverb(reverb_in, size=[0.8, 0.84], damp=0.55, bal=1.0))
+        reverb = build_reverb_send(master.reverb, reverb_in, self.own)
         self._delay_time = _Glide(delay_seconds, _SMOOTHING * sample_rate)
-        self._echoes = echoes = self.own(
-            pyo.Delay(delay_in, delay=self._echo_times(delay_seconds), feedback=0.32, maxdelay=4.0)
+        self._echo_spread = master.delay.spread
+        self._echoes, echoes = build_echo_send(
+            master.delay, delay_in, self.own, self._echo_times(delay_seconds)
         )
         self.effects = self.own(pyo.Mix([reverb, echoes], voices=2))
         self.master_level = self.own(pyo.SigTo(master_gain, time=_SMOOTHING, init=master_gain))
@@ -625,22 +642,11 @@ class Graph(_Owner):
             self._tilt_filter = summed = self.own(
                 pyo.EQ(summed, freq=_TILT_HZ, q=0.7, boost=0.0, type=2)
             )
-        limited = self.own(
-            pyo.Compress(
-                summed,
-                thresh=-9.0,
-                ratio=6.0,
-                risetime=0.002,
-                falltime=0.15,
-                lookahead=LIMITER_LOOKAHEAD_MS,
-                knee=0.5,
-            )
-        )
-        self.master = self.own(pyo.Clip(limited, min=-MASTER_CEILING, max=MASTER_CEILING))
+        self.master = build_chain(master.effects, summed, self.own, sample_rate, master=True)
         self.master.out()
         self.master_capture = self.own(Capture(self.master, self.clock))
-        # pyo delays the compressor's output by int(lookahead * sr / 1000) samples (measured).
-        self.latency = int(LIMITER_LOOKAHEAD_MS * sample_rate / 1000)
+        # the master chain's look-aheads delay it by exactly this many samples
+        self.latency = latency(master.effects, sample_rate)
         self.stem_captures: dict[str, Capture] = {}
         if stems:
             for name, lane in self.lanes.items():
@@ -713,16 +719,9 @@ class Graph(_Owner):
         self._delay_time.set(seconds)
 
     def _echo_times(self, seconds: float) -> list[float]:
-        """Left and right echo times, each a whole number of samples and a half.
-
-        pyo's Delay interpolates between buffer[i] and buffer[i + 1]; when the delay in samples
-        is a hair over a whole number, float32 rounds its read position up to the buffer's
-        end and it reads one sample past it (valgrind: 'Invalid read ... 0 bytes after a
-        block'), whatever memory holds, NaN included, which the feedback keeps for good. A
-        0.3 s echo at 48 kHz hit it one run in three. Half a sample keeps the read inside.
-        """
-        rate = self.sample_rate
-        return [(math.floor(t * rate) + 0.5) / rate for t in (seconds, seconds + _ECHO_SPREAD)]
+        """Left and right echo times, each a whole number of samples and a half (see
+        ``jamd.engine.effects.whole_and_a_half``: pyo's Delay reads past its buffer otherwise)."""
+        return echo_times(seconds, self._echo_spread, self.sample_rate)
 
     def fade_master(self, level: float, seconds: float) -> None:
         self.master_level.time = max(seconds, 0.001)

@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from jamd.engine.graph import Graph
 from jamd.engine.notes import Note, PatchChange
-from jamd.engine.patches import Patch
+from jamd.engine.patches import MasterPatch, Patch
 from jamd.engine.server import ManualServer
 from jamd.engine.wavfile import AtomicWavWriter
 
@@ -69,6 +69,7 @@ class OfflineEngine:
         stems: bool = False,
         changes: Sequence[PatchChange] = (),
         master_gain: float = 1.0,
+        master: MasterPatch | None = None,
     ) -> None:
         """``changes``: patches the lanes change to as the music goes (sections' own);
         ``master_gain``: into the master chain (a genre's gain staging)."""
@@ -84,6 +85,7 @@ class OfflineEngine:
                 stems=stems,
                 changing={change.lane for change in changes},
                 master_gain=master_gain,
+                master=master,
             )
             self._server.start()
         except BaseException as error:
@@ -194,6 +196,7 @@ def render_to_wav(
     delay_seconds: float = 0.375,
     changes: Sequence[PatchChange] = (),
     master_gain: float = 1.0,
+    master: MasterPatch | None = None,
 ) -> RenderReport:
     """Render notes to a stereo master WAV and, if asked, one stereo WAV per track plus ``fx``.
 
@@ -210,6 +213,7 @@ def render_to_wav(
             stems=stems_dir is not None,
             changes=changes,
             master_gain=master_gain,
+            master=master,
         ) as engine,
     ):
         master_file = files.enter_context(AtomicWavWriter(out, sample_rate)) if out else None

@@ -1,11 +1,16 @@
-"""Patches: instruments as TOML files, validated before they reach the DSP graph.
+"""Patches: instruments, effects and the master as TOML files, validated before they reach the
+DSP graph.
 
 A patch file lives at ``patches/<role>/<name>.toml`` and is named ``<role>/<name>``
-(``keys/epiano``). Its ``kind`` selects the instrument model; the other tables tune it. A file
+(``keys/epiano``). Its ``kind`` selects the model; the other keys and tables tune it. Effects
+live in ``patches/fx/`` (one effect a file) and master patches in ``patches/master/``; an
+instrument's or a master's ``effects`` chain lists effects inline or by file name. A file
 that does not validate is refused with every error at once, each naming the file, the key and
-what is allowed, so a broken patch never reaches the engine.
+what is allowed, so a broken patch never reaches the engine. This module loads no pyo: the
+effects' builders are ``jamd.engine.effects``.
 """
 
+import functools
 import re
 import sys
 import tomllib
@@ -17,7 +22,9 @@ from typing import Annotated, Literal, Self
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -56,9 +63,167 @@ class Vibrato(_Spec):
     depth: float = Field(0.0, ge=0.0, le=100.0, description="cents")
 
 
-class Effects(_Spec):
-    chorus: float = Field(0.0, ge=0.0, le=1.0)
-    drive: float = Field(0.0, ge=0.0, le=1.0)
+class ReverbSend(_Spec):
+    """Freeverb: eight combs and four all-passes per channel."""
+
+    size: float = Field(0.8, ge=0.0, le=0.95, description="room size; 0.95 rings ~9 s, 1 forever")
+    damp: float = Field(0.55, ge=0.0, le=1.0, description="how fast the highs die in the tail")
+    width: float = Field(
+        0.04, ge=0.0, le=0.2, description="right room larger by this; stereo signals only"
+    )
+
+
+class ReverbEffect(ReverbSend):
+    kind: Literal["reverb"]
+    mix: float = Field(0.25, ge=0.0, le=1.0, description="wet share: 0 dry .. 1 wet only")
+
+
+class EchoSend(_Spec):
+    """The master's tempo-synced echo; its time comes from the tempo, not from the patch."""
+
+    feedback: float = Field(0.32, ge=0.0, le=0.9, description="each echo's level over the last")
+    spread: float = Field(
+        0.011, ge=0.0, le=0.05, description="seconds the right echo lags: width without ping-pong"
+    )
+    tone: float = Field(
+        20000.0, ge=200.0, le=20000.0, description="Hz: low-pass on the echoes; 20000 is none"
+    )
+
+
+class DelayEffect(_Spec):
+    kind: Literal["delay"]
+    time: float = Field(0.375, ge=0.001, le=4.0, description="seconds")
+    feedback: float = Field(0.3, ge=0.0, le=0.9, description="each echo's level over the last")
+    tone: float = Field(
+        20000.0, ge=200.0, le=20000.0, description="Hz: low-pass on the echoes; 20000 is none"
+    )
+    mix: float = Field(0.3, ge=0.0, le=1.0, description="wet share: 0 dry .. 1 wet only")
+
+
+class ChorusEffect(_Spec):
+    """pyo's Chorus: eight modulated delay lines."""
+
+    kind: Literal["chorus"]
+    depth: float = Field(1.0, ge=0.0, le=5.0, description="modulation depth")
+    feedback: float = Field(0.1, ge=0.0, le=0.95)
+    mix: float = Field(0.5, ge=0.0, le=1.0, description="wet share: 0 dry .. 1 wet only")
+
+
+class PhaserEffect(_Spec):
+    """All-pass stages whose notches sweep with a sine LFO; the dry signal makes the notches."""
+
+    kind: Literal["phaser"]
+    rate: float = Field(0.3, ge=0.01, le=10.0, description="Hz: LFO speed")
+    depth: float = Field(0.6, ge=0.0, le=0.95, description="sweep: freq * (1 +- depth)")
+    freq: float = Field(700.0, ge=50.0, le=8000.0, description="Hz: the first notch's centre")
+    spread: float = Field(1.5, ge=0.5, le=4.0, description="each further notch's ratio")
+    q: float = Field(1.0, ge=0.3, le=20.0, description="notch sharpness")
+    feedback: float = Field(0.5, ge=0.0, le=0.95)
+    stages: int = Field(6, ge=1, le=16, description="all-pass stages: notches")
+    mix: float = Field(0.5, ge=0.0, le=1.0, description="wet share: 0 dry .. 1 wet only")
+
+
+class DriveEffect(_Spec):
+    """pyo's Disto: an arctangent waveshaper."""
+
+    kind: Literal["drive"]
+    drive: float = Field(0.5, ge=0.0, le=1.0, description="amount of distortion")
+    slope: float = Field(0.6, ge=0.0, le=1.0, description="low-pass after the shaper: 1 is dark")
+    mix: float = Field(1.0, ge=0.0, le=1.0, description="wet share: 0 dry .. 1 wet only")
+
+
+class CutBand(_Spec):
+    """A 12 dB/octave filter: ``low-cut`` removes what is under ``freq``, ``high-cut`` above."""
+
+    kind: Literal["low-cut", "high-cut"]
+    freq: float = Field(ge=20.0, le=20000.0, description="Hz")
+    q: float = Field(0.707, ge=0.3, le=20.0, description="resonance; 0.707 is flat")
+
+
+class GainBand(_Spec):
+    """A shelf or a bell that lifts or cuts ``gain_db`` around ``freq``."""
+
+    kind: Literal["low-shelf", "high-shelf", "peak"]
+    freq: float = Field(ge=20.0, le=20000.0, description="Hz")
+    q: float = Field(0.707, ge=0.3, le=20.0, description="width: higher is narrower")
+    gain_db: float = Field(ge=-24.0, le=24.0)
+
+
+class EqEffect(_Spec):
+    """Bands in series, in the order written."""
+
+    kind: Literal["eq"]
+    bands: tuple[Annotated[CutBand | GainBand, Field(discriminator="kind")], ...] = Field(
+        max_length=8
+    )
+
+
+class CompressorEffect(_Spec):
+    """A feed-forward compressor; stereo signals are compressed alike (linked)."""
+
+    kind: Literal["compressor"]
+    threshold_db: float = Field(-18.0, ge=-60.0, le=0.0, description="dBFS")
+    ratio: float = Field(4.0, ge=1.0, le=100.0)
+    attack: float = Field(0.01, ge=0.0001, le=1.0, description="seconds")
+    release: float = Field(0.15, ge=0.005, le=5.0, description="seconds")
+    knee: float = Field(0.5, ge=0.0, le=1.0, description="0 hard .. 1 soft")
+    makeup_db: float = Field(0.0, ge=-24.0, le=24.0)
+    lookahead_ms: float = Field(
+        0.0, ge=0.0, le=20.0, description="delays the sound so the gain moves first"
+    )
+
+
+class LimiterEffect(_Spec):
+    """The master's guard: true peak at most ``ceiling_dbtp`` (see ``jamd.engine.effects``)."""
+
+    kind: Literal["limiter"]
+    ceiling_dbtp: float = Field(-1.0, ge=-12.0, le=-0.5, description="dBTP")
+    release: float = Field(0.15, ge=0.05, le=2.0, description="seconds")
+    lookahead_ms: float = Field(
+        5.0, ge=1.0, le=10.0, description="the master is this late; the attack is a fifth of it"
+    )
+
+
+Effect = Annotated[
+    ReverbEffect
+    | DelayEffect
+    | ChorusEffect
+    | PhaserEffect
+    | DriveEffect
+    | EqEffect
+    | CompressorEffect
+    | LimiterEffect,
+    Field(discriminator="kind"),
+]
+EFFECT_ROLE = "fx"  # effect files live in patches/fx/
+MASTER_ROLE = "master"
+
+
+def _kind(value: object) -> object:
+    """An effect's tag: its ``kind``, or ``reference`` for the name of an effect file."""
+    if isinstance(value, str):
+        return "reference"
+    if isinstance(value, dict):
+        return value.get("kind")
+    return getattr(value, "kind", None)
+
+
+_kind.__name__ = "kind"  # pydantic's errors name a callable discriminator after the function
+
+EffectSlot = Annotated[
+    Annotated[ReverbEffect, Tag("reverb")]
+    | Annotated[DelayEffect, Tag("delay")]
+    | Annotated[ChorusEffect, Tag("chorus")]
+    | Annotated[PhaserEffect, Tag("phaser")]
+    | Annotated[DriveEffect, Tag("drive")]
+    | Annotated[EqEffect, Tag("eq")]
+    | Annotated[CompressorEffect, Tag("compressor")]
+    | Annotated[LimiterEffect, Tag("limiter")]
+    | Annotated[str, Tag("reference")],
+    Discriminator(_kind),
+]
+"""An effect inline, or the name of an effect file (``fx/plate``) that ``PatchLibrary`` resolves."""
+Chain = tuple[EffectSlot, ...]
 
 
 class MixDefaults(_Spec):
@@ -84,7 +249,7 @@ class VoicePatch(_Spec):
     envelope: Envelope = Envelope()
     filter: Filter = Filter()
     vibrato: Vibrato = Vibrato()
-    fx: Effects = Effects()
+    effects: Chain = Field((), description="inserts after the filter, in order")
     mix: MixDefaults = MixDefaults()
 
 
@@ -205,7 +370,7 @@ class _Rendered(_Spec):
     voices: int = Field(8, ge=1, le=16, description="notes sounding at once; the oldest is cut")
     envelope: OneShotEnvelope = OneShotEnvelope()
     filter: Filter = Filter()
-    fx: Effects = Effects()
+    effects: Chain = Field((), description="inserts after the filter, in order")
     mix: MixDefaults = MixDefaults()
 
     @field_validator("filter")
@@ -324,6 +489,18 @@ def kind_models() -> dict[str, type[VoicePatch] | type[RenderedPatch] | type[Dru
     """Every kind a patch file may name, jamd's and installed plugins', with its model."""
     plugins = {name: kind.patch for name, kind in plugin_kinds().items()}
     return {**BUILTIN_KINDS, **plugins}
+
+
+class MasterPatch(_Spec):
+    """The master bus: the reverb and echo sends' returns, then the chain everything leaves
+    through, which ends in the limiter."""
+
+    kind: Literal["master"]
+    name: str = ""
+    description: str = ""
+    reverb: ReverbSend = ReverbSend()
+    delay: EchoSend = EchoSend()
+    effects: Chain = Field((LimiterEffect(kind="limiter"),), description="must end in a limiter")
 
 
 # Sample folders: zones from file names, checked before a patch reaches the engine.
@@ -475,14 +652,71 @@ def parse_patch(data: dict[str, object], source: str, *, directory: Path | None 
         raise PatchError(source, validation_messages(error, model)) from None
 
 
-def load_patch_file(path: Path) -> Patch:
+class _EffectFile(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+    effect: Effect
+
+
+class _MasterFile(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+    master: MasterPatch
+
+
+def parse_effect(data: dict[str, object], source: str) -> Effect:
+    """Validate one effect file's data (one effect, no references)."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return _EffectFile.model_validate({"effect": data}).effect
+    except ValidationError as error:
+        raise PatchError(source, validation_messages(error, _EffectFile, strip_prefix=1)) from None
+
+
+def parse_master(data: dict[str, object], source: str) -> MasterPatch:
+    """Validate a master patch's data, its chain's order included."""
+    try:
+        master = _MasterFile.model_validate({"master": data}).master
+    except ValidationError as error:
+        raise PatchError(source, validation_messages(error, _MasterFile, strip_prefix=1)) from None
+    problems = chain_problems(master.effects, master=True)
+    if problems:
+        raise PatchError(source, problems)
+    return master
+
+
+def chain_problems(effects: Chain, *, master: bool) -> list[str]:
+    """What is wrong with where effects stand: a master chain ends in a limiter (the true-peak
+    guard); an instrument's chain delays nothing (its notes would sound late) and holds no
+    limiter. References not yet resolved are checked once they are."""
+    problems = []
+    last = effects[-1] if effects else None
+    if master and not isinstance(last, LimiterEffect | str):
+        got = "no effects" if last is None else f"{last.kind} last"
+        problems.append(
+            f'effects: the master chain must end in a limiter (kind = "limiter"), got {got}'
+        )
+    for index, effect in enumerate(effects):
+        if master or isinstance(effect, str):
+            continue
+        if isinstance(effect, LimiterEffect):
+            problems.append(f"effects.{index}: a limiter belongs at the end of the master chain")
+        elif isinstance(effect, CompressorEffect) and effect.lookahead_ms > 0:
+            problems.append(
+                f"effects.{index}.lookahead_ms: must be 0 in an instrument's chain (a look-ahead "
+                f"delays the track, its notes would sound late), got {effect.lookahead_ms:g}"
+            )
+    return problems
+
+
+def read_patch_data(path: Path) -> dict[str, object]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as error:
         raise PatchError(str(path), [f"cannot read: {error}"]) from None
     except tomllib.TOMLDecodeError as error:
         raise PatchError(str(path), [f"not valid TOML: {error}"]) from None
-    return parse_patch(data, str(path), directory=path.parent.parent)
+
+
+def load_patch_file(path: Path) -> Patch:
+    return parse_patch(read_patch_data(path), str(path), directory=path.parent.parent)
 
 
 class PatchError(InputError):
@@ -495,7 +729,11 @@ class PatchError(InputError):
 
 
 class PatchLibrary:
-    """Finds patches by name (``role/name``) in an ordered list of directories."""
+    """Finds patches by name (``role/name``) in an ordered list of directories.
+
+    Instruments live in every role but two: ``fx/`` holds effects, one a file, which
+    instruments and masters name in their chains; ``master/`` holds master patches.
+    """
 
     def __init__(self, directories: Iterable[Path]) -> None:
         self.directories = tuple(directories)
@@ -503,19 +741,59 @@ class PatchLibrary:
     def path_of(self, name: str) -> Path:
         if name.count("/") != 1 or ".." in name or name.startswith("/"):
             raise PatchError(name, ["a patch name is role/name, e.g. keys/epiano"])
-        for directory in self.directories:
-            candidate = directory / f"{name}.toml"
-            if candidate.is_file():
-                return candidate
+        path = self._find(name)
+        if path is not None:
+            return path
         role = name.split("/", maxsplit=1)[0]
         names = self.names()
         known = ", ".join([n for n in names if n.startswith(f"{role}/")] or names) or "none"
         raise PatchError(name, [f"no such patch; known patches: {known}"])
 
     def load(self, name: str) -> Patch:
-        return load_patch_file(self.path_of(name))
+        """An instrument, with the effect files its chain names read in."""
+        path = self.path_of(name)
+        data, problems = self._resolve_effects(read_patch_data(path))
+        try:
+            patch = parse_patch(data, str(path), directory=path.parent.parent)
+        except PatchError as error:
+            raise PatchError(str(path), [*problems, *error.problems]) from None
+        problems += chain_problems(getattr(patch, "effects", ()), master=False)
+        if problems:
+            raise PatchError(str(path), problems)
+        return patch
+
+    def load_effect(self, name: str) -> Effect:
+        path = self._find(name) if name.startswith(f"{EFFECT_ROLE}/") else None
+        if path is None:
+            known = ", ".join(self.effect_names()) or "none"
+            raise PatchError(name, [f"no such effect; known effects: {known}"])
+        return parse_effect(read_patch_data(path), str(path))
+
+    def load_master(self, name: str) -> MasterPatch:
+        path = self._find(name) if name.startswith(f"{MASTER_ROLE}/") else None
+        if path is None:
+            known = ", ".join(self.master_names()) or "none"
+            raise PatchError(name, [f"no such master patch; known master patches: {known}"])
+        data, problems = self._resolve_effects(read_patch_data(path))
+        try:
+            master = parse_master(data, str(path))
+        except PatchError as error:
+            raise PatchError(str(path), [*problems, *error.problems]) from None
+        if problems:
+            raise PatchError(str(path), problems)
+        return master
 
     def names(self) -> tuple[str, ...]:
+        """Instruments (drum kits included): every role but effects and masters."""
+        return tuple(n for n in self._all() if n.split("/")[0] not in (EFFECT_ROLE, MASTER_ROLE))
+
+    def effect_names(self) -> tuple[str, ...]:
+        return tuple(n for n in self._all() if n.startswith(f"{EFFECT_ROLE}/"))
+
+    def master_names(self) -> tuple[str, ...]:
+        return tuple(n for n in self._all() if n.startswith(f"{MASTER_ROLE}/"))
+
+    def _all(self) -> tuple[str, ...]:
         found = {
             f"{path.parent.name}/{path.stem}"
             for directory in self.directories
@@ -523,6 +801,43 @@ class PatchLibrary:
             for path in directory.glob("*/*.toml")
         }
         return tuple(sorted(found))
+
+    def _find(self, name: str) -> Path | None:
+        if name.count("/") != 1 or ".." in name or name.startswith("/"):
+            return None
+        for directory in self.directories:
+            candidate = directory / f"{name}.toml"
+            if candidate.is_file():
+                return candidate
+        return None
+
+    def _resolve_effects(self, data: dict[str, object]) -> tuple[dict[str, object], list[str]]:
+        """``data`` with every effect file its ``effects`` name read in, and what went wrong.
+        A reference that fails stays a name, so the rest of the file is still checked."""
+        effects = data.get("effects")
+        if not isinstance(effects, list):
+            return data, []
+        problems: list[str] = []
+        resolved: list[object] = []
+        for index, item in enumerate(effects):
+            if not isinstance(item, str):
+                resolved.append(item)
+                continue
+            try:
+                resolved.append(self.load_effect(item))
+            except PatchError as error:
+                problems += [f"effects.{index}: {error.source}: {p}" for p in error.problems]
+                resolved.append(item)
+        return {**data, "effects": resolved}, problems
+
+
+DEFAULT_MASTER = "master/default"
+
+
+@functools.cache
+def default_master() -> MasterPatch:
+    """The shipped master patch, read once (a graph made without one plays through it)."""
+    return PatchLibrary(default_patch_dirs()).load_master(DEFAULT_MASTER)
 
 
 def default_patch_dirs() -> tuple[Path, ...]:
