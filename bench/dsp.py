@@ -123,6 +123,7 @@ def main() -> None:
                 f" xruns in the 0.25 s after each change {sum(swapping)},"
                 f" in as many quiet 0.25 s windows {sum(quiet)}"
             )
+            print(f"  after each change: {swapping}\n  quiet windows:     {quiet}")
 
 
 if __name__ == "__main__":

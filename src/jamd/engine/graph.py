@@ -477,6 +477,13 @@ class Lane(_Owner):
     def current(self) -> Track | None:
         return self._playing[-1].track if self._playing else None
 
+    def track_at(self, start: int) -> Track | None:
+        """The track that takes a note starting at sample ``start`` (as ``schedule`` routes)."""
+        for playing in reversed(self._playing):
+            if playing.since <= start:
+                return playing.track
+        return None
+
     def install(self, track: Track, since: int) -> None:
         """``track`` plays the lane's notes from sample ``since`` on (later than any before)."""
         if not self._slots:

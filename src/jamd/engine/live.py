@@ -26,12 +26,14 @@ from types import TracebackType
 import numpy as np
 
 from jamd.engine.backends import AudioSpec, Backend, open_backend
+from jamd.engine.control import HitScheduler
 from jamd.engine.drumsynth import warm_kit
 from jamd.engine.graph import Graph
 from jamd.engine.interface import EngineStats, Fader, Recording
 from jamd.engine.notes import Note
-from jamd.engine.patches import DrumKitPatch, Patch
+from jamd.engine.patches import DrumKitPatch, Patch, SamplerPatch
 from jamd.engine.recorder import Recorder
+from jamd.engine.sampler import warm as warm_samples
 
 log = logging.getLogger("jamd.engine")
 
@@ -100,6 +102,7 @@ class LiveEngine:
         self._recorded = 0  # recordings hold every sample before this (aligned to the notes)
         self._counts = EngineStats()
         self.rewound = False  # written control changed since the last step: step again soon
+        self._deferred: list[Note] = []  # rendered notes, placed as the writer nears them
 
     # -- the Engine interface -------------------------------------------------------------
 
@@ -135,30 +138,73 @@ class LiveEngine:
         if not playable:
             return
         playable.sort(key=lambda note: (note.start, note.track))
-        self._rewind(playable[0].start)
-        unplaced = self.graph.schedule(playable)
+        soon = self.position() + self.ahead + self.chunk
+        later = [note for note in playable if note.start >= soon and self._rendered(note)]
+        if later:  # their sounds are made on the warmer meanwhile, not on this thread
+            self._defer(later)
+            playable = [note for note in playable if note.start < soon or not self._rendered(note)]
+        self._place(playable)
+
+    def _place(self, notes: Sequence[Note]) -> None:
+        if not notes:
+            return
+        self._rewind(notes[0].start)
+        unplaced = self.graph.schedule(notes)
         if unplaced:
             self._count(dropped_notes=unplaced)
 
+    def _rendered(self, note: Note) -> bool:
+        """Whether the note's track renders its sound per note (a sampler, a pluck)."""
+        lane = self.graph.lanes.get(note.track)
+        track = lane.track_at(note.start) if lane is not None else None
+        scheduler = track.scheduler if track is not None else None
+        return isinstance(scheduler, HitScheduler) and scheduler.release is not None
+
+    def _defer(self, notes: Sequence[Note]) -> None:
+        """Hold rendered notes back until the writer comes near them, while the warmer makes
+        their sounds: a bar of new pitches costs the writer nothing (a sampler's shift or a
+        pluck's string takes 1 to 14 ms a note, which would hold the GIL pyo's audio needs)."""
+        self._deferred = sorted([*self._deferred, *notes], key=lambda n: (n.start, n.track))
+        for note in notes:
+            lane = self.graph.lanes[note.track]
+            track = lane.track_at(note.start)
+            assert track is not None
+            assert isinstance(track.scheduler, HitScheduler)
+            self._warmer.submit(track.scheduler.sound, note.pitch, note.velocity)
+
+    def _place_deferred(self, before: int) -> None:
+        if self._deferred and self._deferred[0].start < before:
+            due = [note for note in self._deferred if note.start < before]
+            self._deferred = self._deferred[len(due) :]
+            self._place(due)
+
+    def _forget_deferred(self, at: int) -> None:
+        self._deferred = [note for note in self._deferred if note.start < at]
+
     def retract(self, at: int) -> None:
         at -= self.slot_delay
+        self._forget_deferred(at)
         self.graph.retract(at)
         self._rewind(at)
 
     def release(self, at: int) -> None:
         at -= self.slot_delay
+        self._forget_deferred(at)
         self.graph.retract(at)  # later notes and patch changes go, held notes release at ``at``
         self.graph.release_all(at)
         self._rewind(at)
 
     def prepare(self, patches: Iterable[Patch]) -> None:
-        """Synthesize kits on a worker thread, so the patch change itself is quick."""
+        """Synthesize kits and read samplers' recordings on a worker thread, so the patch
+        change itself is quick."""
         self._warming = {kit: job for kit, job in self._warming.items() if not job.done()}
         rate = self.backend.sample_rate if hasattr(self, "backend") else self._warm_rate
         for patch in patches:
             if isinstance(patch, DrumKitPatch) and _kit_key(patch) not in self._warming:
                 job = self._warmer.submit(warm_kit, patch, rate)
                 self._warming[_kit_key(patch)] = job
+            elif isinstance(patch, SamplerPatch):
+                self._warmer.submit(warm_samples, patch)
 
     def change_patch(self, lane: str, patch: Patch, at: int) -> None:
         """The lane's notes from ``at`` are forgotten with its old patch: schedule them after."""
@@ -246,6 +292,7 @@ class LiveEngine:
                 )
 
     def _write(self, position: int) -> None:
+        self._place_deferred(position + self.ahead + self.chunk)
         earliest = position + self.guard
         if self._written < earliest:
             if self._written > 0:

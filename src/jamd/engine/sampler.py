@@ -8,6 +8,7 @@ semitones, as zones a few notes apart do, keeps it clean), once per pitch, into 
 Stereo recordings are mixed to mono: the track's filter and effects take one channel.
 """
 
+import functools
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,8 +84,24 @@ class SampledSounds:
         return shifted
 
 
+def warm(patch: SamplerPatch) -> None:
+    """Read the patch's recordings now (the live engine's warmer does, before a change)."""
+    for zone in patch.zones:
+        _load(patch.samples / zone.file, zone)
+
+
 def _load(path: Path, zone: SampleZone) -> _Loaded:
-    """A zone (completed by its patch) and its recording as mono float32, ending in silence."""
+    """A zone (completed by its patch) and its recording as mono float32, ending in silence;
+    read once while the file stays as it is (a patch swapped back reads nothing)."""
+    try:
+        changed = path.stat().st_mtime_ns
+    except OSError:
+        changed = 0  # _read says what is wrong
+    return _read(path, zone, changed)
+
+
+@functools.lru_cache(maxsize=64)  # the shipped grand is 16 files, 10 MB as float32
+def _read(path: Path, zone: SampleZone, _changed: int) -> _Loaded:
     if zone.root is None or zone.keys is None or zone.velocities is None:
         raise ValueError(f"{path}: the zone was not completed by validating its patch")
     try:

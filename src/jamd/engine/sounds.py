@@ -6,6 +6,7 @@ scaled copy into a ring. The pitched ones are rendered per note on first use and
 wanders over the keyboard does not grow without bound.
 """
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
@@ -30,25 +31,28 @@ class SoundCache:
         self.bytes = 0
         self.rendered = 0  # cache misses: sounds made
         self._sounds: OrderedDict[Hashable, Sound] = OrderedDict()
+        self._lock = threading.Lock()  # the live engine's warmer fills it ahead of the writer
 
     def __len__(self) -> int:
         return len(self._sounds)
 
     def get(self, key: Hashable, make: Callable[[], Sound]) -> Sound:
-        sound = self._sounds.get(key)
-        if sound is not None:
-            self._sounds.move_to_end(key)
-            return sound
-        sound = make()
+        with self._lock:
+            sound = self._sounds.get(key)
+            if sound is not None:
+                self._sounds.move_to_end(key)
+                return sound
+        sound = make()  # outside the lock: two threads may both make it, never wait on each other
         sound.setflags(write=False)
-        self.rendered += 1
-        if sound.nbytes > self.max_bytes:
-            return sound
-        self.bytes += sound.nbytes
-        while self.bytes > self.max_bytes:
-            _, oldest = self._sounds.popitem(last=False)
-            self.bytes -= oldest.nbytes
-        self._sounds[key] = sound
+        with self._lock:
+            self.rendered += 1
+            if sound.nbytes > self.max_bytes or key in self._sounds:
+                return self._sounds.get(key, sound)
+            self.bytes += sound.nbytes
+            while self.bytes > self.max_bytes:
+                _, oldest = self._sounds.popitem(last=False)
+                self.bytes -= oldest.nbytes
+            self._sounds[key] = sound
         return sound
 
 
