@@ -30,7 +30,7 @@ from jamd.app.notify import Notifier
 from jamd.live.commands import SetPatch
 
 GENRES = ("pop", "rock", "jazz", "electronic", "hip-hop", "classical", "country", "blues")
-SWAPS = ["keys/organ", "keys/epiano", "keys/guitar", "keys/piano"]
+SWAPS = ["keys/organ", "keys/grand", "keys/clean-guitar", "keys/epiano"]
 
 
 def settings(server: str, genre: str) -> Any:
