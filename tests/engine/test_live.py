@@ -263,3 +263,21 @@ def test_a_thousand_patch_changes_leave_no_memory_behind(tmp_path: Path) -> None
     assert stats.broken_buffers == 0
     assert grown < 8.0, f"{grown:.1f} MB more after 1,000 more patch changes"
     assert more_objects < 500, f"{more_objects} more Python objects after 1,000 patch changes"
+
+
+def test_a_held_back_rendered_note_is_released_by_a_stop_like_any_other(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, lanes=("keys",))
+    rig.engine.change_patch("keys", LIBRARY.load("keys/clean-guitar"), rig.engine.guard)
+    rig.play_for(0.1)
+    start = rig.engine.position() + SR  # beyond the writer: held back while its sound is made
+    rig.engine.schedule([Note("keys", start, start + 2 * SR, 52, 0.9)])
+    stop = start + SR // 2
+    rig.engine.release(stop + rig.engine.slot_delay)
+    rig.play_for(2.5)
+    stems = rig.close()
+    keys = stems["keys"][:, 0]
+    release = int(LIBRARY.load("keys/clean-guitar").envelope.release * SR)
+    assert np.max(np.abs(keys[start : start + SR // 4])) > 0.01  # it sounded
+    tail = keys[stop + release + int(0.35 * SR) : start + 2 * SR]
+    assert len(tail) > SR // 20
+    assert np.max(np.abs(tail)) < 1e-4  # and stopped where the stop said, not at its key-up

@@ -139,11 +139,13 @@ class LiveEngine:
             return
         playable.sort(key=lambda note: (note.start, note.track))
         soon = self.position() + self.ahead + self.chunk
-        later = [note for note in playable if note.start >= soon and self._rendered(note)]
-        if later:  # their sounds are made on the warmer meanwhile, not on this thread
+        now: list[Note] = []
+        later: list[Note] = []  # their sounds are made on the warmer meanwhile, not here
+        for note in playable:
+            (later if note.start >= soon and self._rendered(note) else now).append(note)
+        if later:
             self._defer(later)
-            playable = [note for note in playable if note.start < soon or not self._rendered(note)]
-        self._place(playable)
+        self._place(now)
 
     def _place(self, notes: Sequence[Note]) -> None:
         if not notes:
@@ -190,6 +192,7 @@ class LiveEngine:
     def release(self, at: int) -> None:
         at -= self.slot_delay
         self._forget_deferred(at)
+        self._place_deferred(at)  # a held-back note sounding at ``at`` is released there too
         self.graph.retract(at)  # later notes and patch changes go, held notes release at ``at``
         self.graph.release_all(at)
         self._rewind(at)
