@@ -98,7 +98,7 @@ def test_set_reads_its_value_as_toml_or_as_text() -> None:
 
 def test_jamd_config_prints_the_effective_settings_with_secrets_masked(tmp_path: Path) -> None:
     config = write(
-        tmp_path / "jamd.toml", '[spotify]\nclient_id = "me"\nclient_secret = "s3cr3t"\n'
+        tmp_path / "jamd.toml", '[training.spotify]\nclient_id = "me"\nclient_secret = "s3cr3t"\n'
     )
     result = subprocess.run(
         [str(JAMD), "config", "--config", str(config), "--set", "music.tempo=99"],
@@ -108,6 +108,7 @@ def test_jamd_config_prints_the_effective_settings_with_secrets_masked(tmp_path:
     )
     assert "s3cr3t" not in result.stdout
     assert f'client_secret = "{MASK}"' in result.stdout
+    assert f'client_id = "{MASK}"' in result.stdout
     assert "tempo = 99.0" in result.stdout
     assert "# key = (not set)" in result.stdout
     reread = write(tmp_path / "printed.toml", result.stdout.replace(f'"{MASK}"', '"x"'))

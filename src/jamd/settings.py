@@ -164,13 +164,47 @@ class Paths(_Section):
     patches: tuple[Path, ...] = ()
     styles: tuple[Path, ...] = ()
     presets: Path | None = None  # None: presets/ in the state directory (presets_dir)
+    database: Path | None = None  # the store; None: jamd.sqlite3 in the state directory
 
 
 class Spotify(_Section):
-    """Credentials for the training task's Spotify source (``jamd train``)."""
+    """The Spotify Web API source: client credentials (here, in the environment as
+    ``SPOTIPY_CLIENT_ID``/``SPOTIPY_CLIENT_SECRET``, or in ``credentials_file``), and how far
+    each refresh goes. ``api_url`` and ``token_url`` are Spotify's own unless a test says not."""
 
-    client_id: str = ""
+    enabled: bool = False
+    client_id: SecretStr = SecretStr("")
     client_secret: SecretStr = SecretStr("")
+    credentials_file: Path | None = None
+    market: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "US"
+    tracks_per_genre: Annotated[int, Field(ge=1, le=1000)] = 100
+    timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
+    retry_after_cap_seconds: Annotated[float, Field(ge=0, le=3600)] = 60.0
+    attempts: Annotated[int, Field(ge=1, le=20)] = 5
+    api_url: str = "https://api.spotify.com/v1/"
+    token_url: str = "https://accounts.spotify.com/api/token"
+
+
+class MidiLibrary(_Section):
+    """The local MIDI library source: folders of .mid files; a file's genre is the first
+    folder name on its path that names a genre, unless ``genre_map`` (a TOML sidecar of
+    ``"path/under/a/folder" = "genre"``) says otherwise."""
+
+    folders: tuple[Path, ...] = ()
+    genre_map: Path | None = None
+    max_files: Annotated[int, Field(ge=1, le=1_000_000)] = 100_000
+
+
+class Training(_Section):
+    """The side task that refreshes training data into the store, and what it learns from."""
+
+    enabled: bool = True
+    refresh_on_start: bool = True  # when the last refresh is older than refresh_hours
+    refresh_hours: Annotated[float, Field(ge=0, le=24 * 365)] = 24.0  # 0: only when asked
+    workers: Annotated[int, Field(ge=1, le=64)] = 1  # processes that parse MIDI files
+    sources: tuple[Literal["spotify", "midi"], ...] = ("spotify", "midi")
+    spotify: Spotify = Spotify()
+    midi: MidiLibrary = MidiLibrary()
 
 
 class Settings(BaseSettings):
@@ -190,7 +224,7 @@ class Settings(BaseSettings):
     midi: Midi = Midi()
     log: Log = Log()
     paths: Paths = Paths()
-    spotify: Spotify = Spotify()
+    training: Training = Training()
 
     @classmethod
     def settings_customise_sources(
