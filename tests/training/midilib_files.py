@@ -32,6 +32,10 @@ def write_broken(folder: Path) -> dict[str, str]:
             one_track[:14] + b"MTrk" + struct.pack(">L", 0x7FFFFFF0) + one_track[22:],
             "truncated",
         ),
+        "smpte.mid": (
+            b"MThd" + struct.pack(">LHHH", 6, 0, 1, 0xE728) + one_track[14:],
+            "SMPTE time (not supported)",
+        ),
         "too-large.mid": (good + bytes(MAX_BYTES), "too large"),
         "bad-status.MID": (
             good[:14] + b"MTrk" + struct.pack(">L", 4) + b"\x00\xf4\x00\x00",
