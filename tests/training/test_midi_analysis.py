@@ -1,5 +1,6 @@
 """analyse(): songs with known tempo, meter, key, chords and grooves, and broken files."""
 
+import io
 from pathlib import Path
 
 import mido
@@ -11,11 +12,19 @@ from midilib_files import write_broken
 from jamd.theory import QUALITY_INTERVALS, Key, Mode, parse_roman
 from jamd.training.midifile import (
     _TEMPLATES,
+    REASONS,
     MidiFileError,
     analyse,
     numeral,
 )
-from jamd.training.synthetic import BLUES_12_BAR, GROOVES, PROGRESSIONS, SongSpec, write_song
+from jamd.training.synthetic import (
+    BLUES_12_BAR,
+    GROOVES,
+    PROGRESSIONS,
+    SongSpec,
+    song_midi,
+    write_song,
+)
 
 
 def _analysed(tmp_path: Path, spec: SongSpec, name: str = "song.mid") -> dict[str, object]:
@@ -203,3 +212,39 @@ def test_a_size_cap_below_the_file_makes_it_too_large(tmp_path: Path) -> None:
     write_song(SongSpec(numerals=BLUES_12_BAR, tonic=0), tmp_path / "a.mid")
     with pytest.raises(MidiFileError, match="too large"):
         analyse(tmp_path / "a.mid", max_bytes=100)
+
+
+def _song_bytes() -> bytes:
+    buffer = io.BytesIO()
+    song_midi(SongSpec(numerals=BLUES_12_BAR, tonic=2, drums=GROOVES["shuffle"])).save(file=buffer)
+    return buffer.getvalue()
+
+
+SONG = _song_bytes()
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, len(SONG) - 1), st.integers(0, 255)), max_size=12),
+    st.integers(0, len(SONG)),
+)
+@settings(max_examples=300, deadline=None)
+def test_a_damaged_file_gives_features_or_a_reason_never_another_error(
+    tmp_path_factory: pytest.TempPathFactory, damage: list[tuple[int, int]], length: int
+) -> None:
+    data = bytearray(SONG)
+    for at, value in damage:
+        data[at] = value
+    del data[length:]
+    path = tmp_path_factory.mktemp("damaged") / "song.mid"
+    path.write_bytes(bytes(data))
+    reason = None
+    try:
+        features = analyse(path)
+    except MidiFileError as error:
+        reason = error.reason
+    if reason is not None:
+        assert reason in REASONS
+    else:
+        assert 0 <= features["key"] <= 11
+        assert 0 <= features["energy"] <= 1
+        assert len(features["progression"]) == features["bars"]
