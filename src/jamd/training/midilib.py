@@ -153,9 +153,12 @@ class MidiLibrarySource:
             await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
 
     def _executor(self) -> Executor:
+        """The pool, started on first use. Spawned, not forked: the daemon's process has
+        threads (aiosqlite, MIDI) a fork would copy mid-lock, and a forkserver would outlive
+        ``close()``."""
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                max_workers=self._workers, mp_context=multiprocessing.get_context("forkserver")
+                max_workers=self._workers, mp_context=multiprocessing.get_context("spawn")
             )
         return self._pool
 
