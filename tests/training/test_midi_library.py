@@ -245,3 +245,24 @@ def test_a_cancelled_fetch_stops_and_the_source_still_closes(tmp_path: Path) -> 
 
 def test_folder_names_are_compared_loosely() -> None:
     assert {normalise(name) for name in ("Hip Hop", "hip_hop", "HipHop", "hip-hop")} == {"hiphop"}
+
+
+def test_an_entry_that_cannot_be_read_is_counted_and_the_rest_read(tmp_path: Path) -> None:
+    root = tmp_path / "lib"
+    write_song(BLUES, root / "Blues" / "one.mid")
+    os.symlink("loop", root / "Blues" / "loop")  # stat() fails: too many levels of links
+    _, fetched = _run(_source([root]), "blues")
+    assert [sample.external_id for sample in fetched["blues"].samples] == ["lib/Blues/one.mid"]
+    assert fetched["blues"].skipped == {"unreadable folder": 1}
+
+
+def test_a_genre_map_that_cannot_be_read_leaves_folder_names(tmp_path: Path) -> None:
+    root = tmp_path / "lib"
+    write_song(BLUES, root / "Blues" / "one.mid")
+    broken = tmp_path / "genres.toml"
+    broken.write_text('"Blues" = \n')
+    found, fetched = _run(_source([root], genre_map=broken), "blues")
+    assert found == ["blues"]
+    assert len(fetched["blues"].samples) == 1
+    assert len(fetched["blues"].notices) == 1
+    assert "cannot be read" in fetched["blues"].notices[0]
