@@ -165,6 +165,15 @@ def test_a_missing_folder_is_a_notice_and_all_missing_an_error(tmp_path: Path) -
     ]
     with pytest.raises(SourceError, match="no MIDI library folder is there"):
         _run(_source([tmp_path / "gone", tmp_path / "also-gone"]))
+    with pytest.raises(SourceError, match=r"no MIDI library folders are set \(training.midi"):
+        _run(_source([]))
+
+
+def test_a_folder_inside_another_is_read_once(tmp_path: Path) -> None:
+    root = tmp_path / "lib"
+    write_song(BLUES, root / "Blues" / "one.mid")
+    _, fetched = _run(_source([root, root / "Blues"]), "blues")
+    assert [sample.external_id for sample in fetched["blues"].samples] == ["lib/Blues/one.mid"]
 
 
 def test_max_files_is_honoured(tmp_path: Path) -> None:

@@ -70,6 +70,7 @@ class Scan:
     skipped: Counter[str] = field(default_factory=Counter)
     notices: list[str] = field(default_factory=list)
     files: int = 0
+    walked: set[tuple[int, int]] = field(default_factory=set)  # (device, inode) of folders
 
 
 class MidiLibrarySource:
@@ -175,7 +176,9 @@ class MidiLibrarySource:
             results = future.result()
         except BrokenProcessPool as error:
             logger.error("a MIDI worker process died: %s; its files are skipped", error)
-            self._pool = None  # the next chunk starts a new pool
+            broken, self._pool = self._pool, None  # the next chunk starts a new pool
+            if broken is not None:
+                broken.shutdown(wait=False, cancel_futures=True)
             fetched.skipped[WORKER_FAILED] += size
             fetched.read += size
             return size
@@ -201,6 +204,8 @@ class MidiLibrarySource:
     def _walk(self) -> Scan:
         scan = Scan()
         folders = self._settings.folders
+        if not folders:
+            raise SourceError("no MIDI library folders are set (training.midi.folders)")
         genre_map = self._genre_map(scan)
         present = 0
         names: Counter[str] = Counter()
@@ -216,7 +221,7 @@ class MidiLibrarySource:
             present += 1
             if not self._walk_folder(folder, label, genre_map, scan):
                 break
-        if folders and not present:
+        if not present:
             raise SourceError(
                 "no MIDI library folder is there: " + ", ".join(str(folder) for folder in folders)
             )
@@ -224,7 +229,7 @@ class MidiLibrarySource:
 
     def _walk_folder(self, folder: Path, label: str, genre_map: dict[str, str], scan: Scan) -> bool:
         """Adds the folder's files; False once ``max_files`` are taken."""
-        seen: set[tuple[int, int]] = set()
+        seen = scan.walked  # shared by all folders: one inside another is not read twice
         stack = [folder]
         while stack:
             directory = stack.pop()
