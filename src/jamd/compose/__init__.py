@@ -7,6 +7,7 @@ explicit seed or random generator, and returns frozen values.
 from jamd.compose.arrange import Arrangement, PartRole, SectionArrangement, arrange
 from jamd.compose.drums import COUNT_IN_NOTE, count_in
 from jamd.compose.events import NoteEvent, Part
+from jamd.compose.model import Chain, ModelError, StyleModel
 from jamd.compose.plan import (
     BarChord,
     Section,
@@ -23,6 +24,8 @@ __all__ = [
     "Arrangement",
     "BarChord",
     "BarState",
+    "Chain",
+    "ModelError",
     "NoteEvent",
     "Part",
     "PartRole",
@@ -33,6 +36,7 @@ __all__ = [
     "Song",
     "SongParams",
     "SongPlan",
+    "StyleModel",
     "arrange",
     "compose_bar",
     "compose_song",

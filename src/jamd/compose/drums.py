@@ -1,7 +1,8 @@
 """Drums: the style's grooves, a fill into every new section, a final hit.
 
-A section plays the groove its energy selects (or, for a ``ramp`` kind such as a build, steps
-through its grooves bar by bar), alternating with the groove's ``alt`` bar in two-bar phrases.
+A section plays the groove its energy selects (or the one its plan's style model chose; or,
+for a ``ramp`` kind such as a build, steps through its grooves bar by bar), alternating with
+the groove's ``alt`` bar in two-bar phrases.
 Its last bar ends in a fill, which also plays as a pickup when the drums only enter next
 section. Styles that ask for it crash on the downbeat after a fill.
 """
@@ -26,6 +27,8 @@ def groove_grids(bar: Bar) -> dict[str, str]:
         return {}
     if bar.section.kind in drums.ramp:
         name = names[min(len(names) - 1, bar.in_section * len(names) // bar.section.bars)]
+    elif bar.section.groove is not None and bar.section.groove in drums.patterns:
+        name = bar.section.groove  # a style model chose it
     else:
         name = names[energy_index(len(names), bar.section.energy)]
     pattern: DrumPattern = drums.patterns[name]

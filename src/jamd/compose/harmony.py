@@ -6,12 +6,18 @@ Intros and the final section are aligned to end on their progression's last bar 
 on its turnaround, the song on its cadence); other sections start on the first bar. The song's
 last bar is the style's ending chord, on the tonic.
 
+With a style model, each kind's progression is drawn from the model's Markov chain for its
+pool and tonality instead: as long as the progression the pool would have given (its phrase),
+from that progression's first numeral, and coming round to it at the end, so it repeats and the
+next section lands. It is still drawn once per kind, from the same random generator.
+
 Also the pitch pools the melodic parts choose from: chord tones, and scales bent to the chord.
 """
 
 import random
 from collections.abc import Sequence
 
+from jamd.compose.model import StyleModel
 from jamd.styles.model import Pool, Progression, SectionKind, Style
 from jamd.theory import Chord, Key
 
@@ -20,12 +26,20 @@ _BLUES = (0, 3, 5, 6, 7, 10)
 
 
 def choose_progressions(
-    style: Style, key: Key, kinds: Sequence[SectionKind], bars: Sequence[int], rng: random.Random
+    style: Style,
+    key: Key,
+    kinds: Sequence[SectionKind],
+    bars: Sequence[int],
+    rng: random.Random,
+    *,
+    model: StyleModel | None = None,
 ) -> dict[SectionKind, tuple[str, ...]]:
     """The numerals each kind plays, picked once per song in the order kinds first appear.
 
     Progressions tagged with the key's exact mode are preferred, then those of its tonality;
     among them, those whose length divides the section's first appearance, so phrases land.
+    With ``model``, the picked progression gives the phrase's length and first numeral and the
+    model's chain draws the rest (the pool's pick stands where the model has no chain for it).
     """
     chosen_by_source: dict[SectionKind | None, tuple[str, ...]] = {}
     chosen: dict[SectionKind, tuple[str, ...]] = {}
@@ -34,7 +48,11 @@ def choose_progressions(
             continue
         source, pool = style.harmony.pool(kind)
         if source not in chosen_by_source:
-            chosen_by_source[source] = _pick(pool, key, length, rng).numerals
+            numerals = _pick(pool, key, length, rng).numerals
+            chain = model.chain(source, key) if model is not None else None
+            if chain is not None:
+                numerals = chain.generate(numerals[0], len(numerals), rng)
+            chosen_by_source[source] = numerals
         chosen[kind] = chosen_by_source[source]
     return chosen
 

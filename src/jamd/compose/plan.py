@@ -2,6 +2,10 @@
 
 The plan is everything the part generators share and nothing they decide: where sections
 start, how intense each is, what chord each bar holds. Chords change only on bar lines.
+
+A style model (``jamd.compose.model``), when given, steers three things: the progressions
+(drawn from its chains), each section's energy (moved by its ``energy_shift``) and each
+section's groove (its drum weights). Without one the plan is the style file's alone.
 """
 
 import bisect
@@ -15,6 +19,7 @@ from jamd.compose.harmony import (
     ending_numeral,
     section_numerals,
 )
+from jamd.compose.model import StyleModel
 from jamd.errors import InputError
 from jamd.styles.model import SectionKind, Style
 from jamd.theory import Chord, Key, parse_roman
@@ -53,7 +58,8 @@ class SongParams:
 
 @dataclass(frozen=True, slots=True)
 class Section:
-    """A stretch of bars with one purpose. ``occurrence`` counts earlier sections of its kind."""
+    """A stretch of bars with one purpose. ``occurrence`` counts earlier sections of its kind;
+    ``groove`` is the drum pattern a style model chose (None: the energy chooses)."""
 
     kind: SectionKind
     label: str
@@ -61,6 +67,7 @@ class Section:
     bars: int
     energy: float
     occurrence: int = 0
+    groove: str | None = None
 
     @property
     def end_bar(self) -> int:
@@ -156,8 +163,11 @@ def total_bars_for(duration: float, tempo: float, beats_per_bar: int) -> int:
     return max(1, math.floor((duration - ring_out) / bar_seconds + 1e-9))
 
 
-def plan_song(params: SongParams, style: Style, rng: random.Random) -> SongPlan:
-    """Sections fitted to the duration, a progression per kind, the tonic in the last bar."""
+def plan_song(
+    params: SongParams, style: Style, rng: random.Random, model: StyleModel | None = None
+) -> SongPlan:
+    """Sections fitted to the duration, a progression per kind, the tonic in the last bar;
+    with ``model``, its chains, energy and grooves (the same seed and model, the same plan)."""
     beats_per_bar = style.beats_per_bar
     total_bars = total_bars_for(params.duration, params.tempo, beats_per_bar)
     slots = fit_form(style.form, total_bars, style.energy)
@@ -172,11 +182,18 @@ def plan_song(params: SongParams, style: Style, rng: random.Random) -> SongPlan:
         label = slot.kind.value if counts[slot.kind] == 1 else f"{slot.kind} {occurrence + 1}"
         base = style.energy.get(slot.kind, 0.5) + _REPEAT_LIFT * min(occurrence, 2)
         energy = min(1.0, base * (0.4 + 1.2 * params.energy))
-        sections.append(Section(slot.kind, label, start, slot.bars, round(energy, 3), occurrence))
+        groove = None
+        if model is not None:
+            energy = max(0.0, min(1.0, energy + model.energy_shift))
+            names = style.drums.use.get(slot.kind)
+            if names and slot.kind not in style.drums.ramp:
+                groove = model.groove(slot.kind, names, round(energy, 3))
+        section = Section(slot.kind, label, start, slot.bars, round(energy, 3), occurrence, groove)
+        sections.append(section)
         start += slot.bars
 
     progressions = choose_progressions(
-        style, params.key, [s.kind for s in sections], [s.bars for s in sections], rng
+        style, params.key, [s.kind for s in sections], [s.bars for s in sections], rng, model=model
     )
     numerals: list[str] = []
     for index, section in enumerate(sections):
