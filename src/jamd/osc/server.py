@@ -60,6 +60,7 @@ READ_BATCH = 256  # datagrams read per turn of the loop, so timers and the condu
 MAX_SCHEDULED = 1000  # messages held for their timetag at once
 LATE_SECONDS = 0.002  # a timetag this close to now (or past) is taken at once
 MAX_PACKET = 65536  # bytes in one packet, as over UDP; a longer TCP frame is refused
+NO_STORE = "presets are off: the store is not open (see jamd's log)"
 MAX_STREAMS = 64  # TCP connections at once
 STREAM_BACKLOG = 1 << 20  # bytes waiting to go to a TCP client that reads too slowly
 
@@ -457,7 +458,7 @@ class OscServer:
 
     def _preset(self, peer: Peer, path: str, args: Args) -> None:
         if self.presets is None:
-            self._error(peer, path, "presets are off (no paths.presets)")
+            self._error(peer, path, NO_STORE)
             return
         if path == "/jamd/preset/list":
             if args:
@@ -479,25 +480,29 @@ class OscServer:
         task.add_done_callback(self._tasks.discard)
 
     async def _list_presets(self, store: PresetStore, peer: Peer, path: str) -> None:
-        names = await asyncio.to_thread(store.names)
-        self._sendto(encode(path, tuple(names)), peer)
-
-    async def _save_preset(self, store: PresetStore, peer: Peer, path: str, name: str) -> None:
-        """Saved off the loop (a slow disk's fsync never holds it up); ``/jamd/preset NAME``
-        tells every subscriber."""
         try:
-            saved = await asyncio.to_thread(store.save, name, self._session())
+            names = await store.names()
         except InputError as error:
             self._error(peer, path, str(error))
             return
-        log.info("OSC %s: preset %r saved to %s", _named(peer), name, saved)
+        self._sendto(encode(path, tuple(names)), peer)
+
+    async def _save_preset(self, store: PresetStore, peer: Peer, path: str, name: str) -> None:
+        """Saved in the store (its thread waits for the disk, never the loop);
+        ``/jamd/preset NAME`` tells every subscriber."""
+        try:
+            await store.save(name, self._session())
+        except InputError as error:
+            self._error(peer, path, str(error))
+            return
+        log.info("OSC %s: preset %r saved in %s", _named(peer), name, store.store.path)
         self._announce_preset(peer, name)
 
     def recall(self, name: str) -> None:
         """A preset another surface asks for (a MIDI program change): loaded as over OSC, its
         problems logged (there is no one to answer)."""
         if self.presets is None:
-            self._error(None, "/jamd/preset/load", "presets are off (no paths.presets)")
+            self._error(None, "/jamd/preset/load", NO_STORE)
             return
         self._spawn(self._load_preset(self.presets, None, "/jamd/preset/load", name))
 
@@ -506,7 +511,7 @@ class OscServer:
     ) -> None:
         """Each value that differs becomes a command, landing on its own boundary."""
         try:
-            preset = await asyncio.to_thread(store.load, name)
+            preset = await store.load(name)
             commands = preset.commands(self._session())
         except InputError as error:
             self._error(peer, path, str(error))
