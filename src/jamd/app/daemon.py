@@ -32,12 +32,13 @@ from jamd.app.config import (
     read_settings,
 )
 from jamd.app.notify import Notifier
+from jamd.app.songs import SongLog, replay_commands
 from jamd.engine.backends import AudioUnavailable
 from jamd.engine.clock import AudioClock
 from jamd.engine.interface import Engine, EngineStats, Recording
 from jamd.engine.patches import PatchLibrary
 from jamd.engine.process import EngineProcess
-from jamd.errors import JamdError
+from jamd.errors import InputError, JamdError
 from jamd.live.bus import CommandBus
 from jamd.live.commands import (
     Boundary,
@@ -295,6 +296,7 @@ class Daemon:
         self.midi: MidiService | None = None
         self.store: Store | None = None  # None: it could not open (logged); music plays on
         self._learned: dict[str, Any] | None = None
+        self.songs: SongLog | None = None  # each song played, and likes and skips, in the store
         self.midi_out: MidiSender | None = None
         self.clock_out: ClockOut | None = None  # jamd's MIDI clock (midi.clock = send)
         self.clock_follow: ClockFollow | None = None  # a master's (midi.clock = follow)
@@ -361,6 +363,15 @@ class Daemon:
                 if settings.midi.sends_clock:
                     self.clock_out = ClockOut(conductor, self.midi_out.add_system)
         conductor.listeners.append(self._on_session)
+        if self.store is not None:
+            self.songs = SongLog(
+                self.store,
+                conductor,
+                recording=self.recording,
+                styles=tuple(str(path) for path in settings.paths.styles),
+            )
+            self.songs.start()
+            conductor.listeners.append(self.songs.changed)
         self.conductor = conductor
         conductor.start(self.engine.position(), engine_has=first)
         space = osc_space(styles, patches)  # one for every surface: OSC, MIDI maps, tap tempo
@@ -383,6 +394,9 @@ class Daemon:
                 settings.osc.tcp_port if settings.osc.tcp else None,
             )
             conductor.listeners.append(self.osc.publish)
+            if self.songs is not None:
+                self.osc.feedback = self.songs.feedback
+                self.osc.replay = self._replay
         if settings.midi.enabled:
             self._start_midi(settings, space)
             if self.midi is not None and settings.midi.follows_clock:
@@ -474,6 +488,9 @@ class Daemon:
                 engine.close()
             else:
                 await engine.close()
+        songs, self.songs = self.songs, None
+        if songs is not None:
+            await songs.close()  # the song playing ends, every row is written
         store, self.store = self.store, None
         if store is not None:
             await store.close()  # last: every write the parts above made has committed
@@ -618,6 +635,16 @@ class Daemon:
         )
         if self.osc is not None and self.midi is not None:
             self.osc.learn = self.midi.learn
+
+    async def _replay(self, song_id: int) -> list[Command]:
+        """The commands that play recorded song ``song_id`` again (``/jamd/song/replay``)."""
+        store, conductor = self.store, self.conductor
+        if store is None or conductor is None:
+            raise InputError("songs are not kept: the store is not open")
+        record = await store.song(song_id)
+        if record is None:
+            raise InputError(f"no song {song_id} in the store (jamd songs lists them)")
+        return replay_commands(record, conductor.session)
 
     async def _save_learned(self, data: dict[str, Any]) -> None:
         self._learned = data
