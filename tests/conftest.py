@@ -7,7 +7,8 @@
   points the test's own JACK clients (python-rtmidi, JACK-Client) and the daemon's at it.
 - Every ``jamd run`` the suite starts listens for OSC on a free port (``JAMD_OSC__PORT=0``),
   so daemons never collide with each other or with a jamd already on port 9000; their
-  presets go to a temporary directory (``JAMD_PATHS__PRESETS``).
+  presets go to a temporary directory (``JAMD_PATHS__PRESETS``), and their store (and
+  anything else of the state directory) to another (``XDG_STATE_HOME``), never the user's.
 """
 
 import os
@@ -24,6 +25,9 @@ os.environ["JAMD_OSC__PORT"] = "0"
 # presets saved by the suite's daemons go to a directory of the run's, never the user's
 _presets = tempfile.TemporaryDirectory(prefix="jamd-presets-")
 os.environ["JAMD_PATHS__PRESETS"] = _presets.name
+_state = tempfile.TemporaryDirectory(prefix="jamd-state-")
+os.environ["XDG_STATE_HOME"] = _state.name
+os.environ.pop("STATE_DIRECTORY", None)
 
 _skipped: list[str] = []
 

@@ -8,7 +8,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from jamd import __version__
 from jamd.errors import InputError
@@ -35,23 +35,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     render.add_argument(
         "--genre",
-        required=True,
         help="pop, rock, jazz, electronic, hip-hop, "
-        "classical, country, blues (or a genre file of your own)",
+        "classical, country, blues (or a genre file of your own); required unless --song",
     )
+    render.add_argument(
+        "--song",
+        type=int,
+        metavar="ID",
+        help="render a song jamd played (jamd songs lists them): its genre, key, tempo, "
+        "energy, duration and seed, unless given here",
+    )
+    _database_arguments(render)
     render.add_argument(
         "--key", help="e.g. C, F#m, Bb, 'Eb minor', 'D dorian' (default: the genre's)"
     )
     render.add_argument(
         "--tempo", type=float, help="quarter-note BPM, 20..300 (default: the genre's)"
     )
-    render.add_argument(
-        "--duration", type=float, default=30.0, help="seconds, up to 3600 (default 30)"
-    )
-    render.add_argument("--seed", type=int, default=1, help="same seed, same song (default 1)")
-    render.add_argument(
-        "--energy", type=float, default=0.5, help="overall intensity 0..1 (default 0.5)"
-    )
+    render.add_argument("--duration", type=float, help="seconds, up to 3600 (default 30)")
+    render.add_argument("--seed", type=int, help="same seed, same song (default 1)")
+    render.add_argument("--energy", type=float, help="overall intensity 0..1 (default 0.5)")
     render.add_argument("--out", type=Path, help="stereo WAV of the mix")
     render.add_argument("--midi", type=Path, help="Standard MIDI File, one track per part")
     render.add_argument("--stems", type=Path, help="directory for one WAV per part, plus fx.wav")
@@ -102,6 +105,16 @@ def build_parser() -> argparse.ArgumentParser:
     music.add_argument("--energy", type=float, help="music.energy, 0..1")
     music.add_argument("--seed", type=int, help="music.seed: the first song's seed")
     run.set_defaults(handler=_run)
+
+    songs = commands.add_parser(
+        "songs",
+        help="list the songs jamd played, newest first (docs/store.md)",
+        description="The songs jamd run played, from its store: each can be rendered again "
+        "(jamd render --song ID) or played again (OSC /jamd/song/replay ID).",
+    )
+    _database_arguments(songs)
+    songs.add_argument("--limit", type=int, default=50, help="how many (default 50)")
+    songs.set_defaults(handler=_songs)
 
     config = commands.add_parser(
         "config",
@@ -162,6 +175,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _database_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db", type=Path, metavar="FILE", help="the store (default: paths.database of --config)"
+    )
+    parser.add_argument("--config", type=Path, metavar="FILE", help="config file (TOML)")
+
+
 def _jamd_address(parser: argparse.ArgumentParser) -> None:
     """Where a running jamd listens for OSC."""
     parser.add_argument("--host", default="127.0.0.1", help="jamd's osc.host (default 127.0.0.1)")
@@ -202,19 +222,33 @@ def _render(arguments: argparse.Namespace) -> int:
     from jamd.render import RenderRequest, describe_plan, render  # noqa: PLC0415
     from jamd.styles.library import StyleLibrary  # noqa: PLC0415
 
+    extra_styles = list(arguments.styles)
+    if arguments.song is not None:
+        record = _read_store(arguments, lambda store: store.song(arguments.song))
+        if record is None:
+            raise InputError(f"no song {arguments.song} in the store (jamd songs lists them)")
+        params = record.params
+        for name in ("genre", "key", "tempo", "duration", "energy"):
+            if getattr(arguments, name) is None:
+                setattr(arguments, name, params.get(name))
+        if arguments.seed is None:
+            arguments.seed = record.seed
+        extra_styles += [Path(path) for path in params.get("styles", [])]
+    if arguments.genre is None:
+        raise InputError("give --genre (or --song ID)")
     request = RenderRequest(
         genre=arguments.genre,
         key=arguments.key,
         tempo=arguments.tempo,
-        duration=arguments.duration,
-        seed=arguments.seed,
-        energy=arguments.energy,
+        duration=30.0 if arguments.duration is None else arguments.duration,
+        seed=1 if arguments.seed is None else arguments.seed,
+        energy=0.5 if arguments.energy is None else arguments.energy,
         out=arguments.out,
         midi=arguments.midi,
         stems=arguments.stems,
         sample_rate=arguments.sample_rate,
     )
-    result = render(request, styles=StyleLibrary(arguments.styles))
+    result = render(request, styles=StyleLibrary(extra_styles))
     plan = result.song.plan
     numerator, denominator = plan.meter
     music = plan.total_bars * plan.beats_per_bar * 60.0 / plan.tempo
@@ -317,6 +351,57 @@ def _run(arguments: argparse.Namespace) -> int:
             engine=engine,
         )
     )
+
+
+def _read_store(arguments: argparse.Namespace, read: Any) -> Any:
+    """What ``read(store)`` gives from the store ``--db`` (or the config's) names; the file
+    must exist (reading never makes one)."""
+    import asyncio  # noqa: PLC0415
+
+    from jamd.app.config import database_path, read_settings  # noqa: PLC0415
+    from jamd.store import Store  # noqa: PLC0415
+
+    path = arguments.db or database_path(read_settings(arguments.config))
+    if not path.is_file():
+        raise InputError(f"no store at {path} (jamd run makes it; --db names another)")
+
+    async def go() -> Any:
+        async with await Store.open(path) as store:
+            return await read(store)
+
+    return asyncio.run(go())
+
+
+def _songs(arguments: argparse.Namespace) -> int:
+    from datetime import datetime  # noqa: PLC0415
+
+    songs, feedback = _read_store(
+        arguments, lambda store: _songs_and_feedback(store, arguments.limit)
+    )
+    if not songs:
+        print("no songs yet")
+        return 0
+    print(f"{'id':>5}  {'started':19}  {'genre':10} {'key':12} {'tempo':>6} {'energy':>6} "
+          f"{'seed':>11} {'played':>7}  likes skips")  # fmt: skip
+    for song in songs:
+        params = song.params
+        started = datetime.fromtimestamp(song.started_at).strftime("%Y-%m-%d %H:%M:%S")
+        played = "playing"
+        if song.ended_at is not None:
+            seconds = round(song.ended_at - song.started_at)
+            played = f"{seconds // 60}:{seconds % 60:02d}"
+        likes = sum(1 for f in feedback if f.song_id == song.id and f.kind == "like")
+        skips = sum(1 for f in feedback if f.song_id == song.id and f.kind == "skip")
+        print(
+            f"{song.id:>5}  {started:19}  {params.get('genre', '?'):10} "
+            f"{params.get('key', '?'):12} {params.get('tempo', 0):>6g} "
+            f"{params.get('energy', 0):>6g} {song.seed:>11} {played:>7}  {likes:>5} {skips:>5}"
+        )
+    return 0
+
+
+async def _songs_and_feedback(store: Any, limit: int) -> tuple[Any, Any]:
+    return await store.songs(limit), await store.feedback()
 
 
 def _config(arguments: argparse.Namespace) -> int:

@@ -319,10 +319,12 @@ def test_jamd_midi_learn_maps_the_next_control_moved_and_saves_it(
     on_jack: str, tmp_path: Path
 ) -> None:
     learned = tmp_path / "learned.toml"
+    database = tmp_path / "jamd.sqlite3"
+    settings = {"midi.learned": str(learned), "paths.database": str(database)}
     jamd = str(Path(sys.executable).with_name("jamd"))
 
     async def perform() -> None:
-        async with playing(_daemon(on_jack, **{"midi.learned": str(learned)})) as daemon:
+        async with playing(_daemon(on_jack, **settings)) as daemon:
             assert daemon.midi is not None
             assert daemon.conductor is not None
             assert daemon.osc_address is not None
@@ -341,8 +343,11 @@ def test_jamd_midi_learn_maps_the_next_control_moved_and_saves_it(
                 assert "CC 77 on channel 1 drives /jamd/mood (saved)" in out.decode()
                 keys.send(0xB0, 77, 0)
                 await until(lambda: daemon.conductor.session.mood == 0.0)
-                await until(learned.is_file)
-                assert "control = 77" in learned.read_text()
+                store = daemon.store
+                assert store is not None
+                saved = await _eventually(lambda: store.load_midi_map("learned"))
+                assert saved["cc"][0]["control"] == 77  # in the store, not a file
+                assert not learned.exists()
                 wrong = await asyncio.create_subprocess_exec(
                     jamd, "midi", "learn", "/jamd/moood", "--port", port,
                     stderr=asyncio.subprocess.PIPE,
@@ -354,13 +359,28 @@ def test_jamd_midi_learn_maps_the_next_control_moved_and_saves_it(
                 keys.close()
 
     async def restart() -> None:  # the next start plays what was learned over the map
-        async with playing(_daemon(on_jack, **{"midi.learned": str(learned)})) as daemon:
+        async with playing(_daemon(on_jack, **settings)) as daemon:
             assert daemon.midi is not None
             first = daemon.midi.surface.map.cc[0]
             assert (first.control, first.channel, first.target) == (77, 1, "/jamd/mood")
 
     asyncio.run(perform())
     asyncio.run(restart())
+
+
+async def _eventually(read: Any) -> Any:
+    """What ``read`` gives once it gives something (a save runs on its own task)."""
+    found: list[Any] = []
+
+    async def got() -> bool:
+        found[:] = [await read()]
+        return found[0] is not None
+
+    for _ in range(500):
+        if await got():
+            return found[0]
+        await asyncio.sleep(0.01)
+    raise AssertionError("nothing was saved")
 
 
 def synth(name: str) -> Listener:

@@ -165,8 +165,11 @@ async def _errors(client: Client, count: int) -> list[tuple[Any, ...]]:
 
 
 def test_a_preset_saves_lists_and_loads_back_what_was_set(tmp_path: Path) -> None:
+    database = tmp_path / "jamd.sqlite3"
+
     async def perform() -> None:
-        async with playing(_daemon(**{"paths.presets": str(tmp_path / "presets")})) as daemon:
+        settings = {"paths.presets": str(tmp_path / "presets"), "paths.database": str(database)}
+        async with playing(_daemon(**settings)) as daemon:
             client = Client()
             try:
                 assert daemon.conductor is not None
@@ -176,7 +179,9 @@ def test_a_preset_saves_lists_and_loads_back_what_was_set(tmp_path: Path) -> Non
                 await client.until(lambda r: r == ("/jamd/track/bass/db", (-9.0,)))
                 client.send(daemon, "/jamd/preset/save", "Set one")
                 await client.until(lambda r: r == ("/jamd/preset", ("Set one",)))
-                assert (tmp_path / "presets" / "Set one.toml").is_file()
+                assert daemon.store is not None
+                assert await daemon.store.preset_names() == ["Set one"]  # in the store
+                assert not (tmp_path / "presets").exists()  # no file
                 client.send(daemon, "/jamd/tempo", 150.0)
                 client.send(daemon, "/jamd/track/bass/db", 0.0)
                 client.send(daemon, "/jamd/track/keys/patch", "")
@@ -196,16 +201,33 @@ def test_a_preset_saves_lists_and_loads_back_what_was_set(tmp_path: Path) -> Non
             finally:
                 client.close()
 
+    async def restart() -> None:  # the store keeps it: the next start lists and loads it
+        async with playing(_daemon(**{"paths.database": str(database)})) as daemon:
+            client = Client()
+            try:
+                client.send(daemon, "/jamd/preset/list")
+                listed = await client.until(lambda r: r[0] == "/jamd/preset/list")
+                assert listed[-1][1] == ("Set one",)
+                client.send(daemon, "/jamd/preset/load", "Set one")
+                conductor = daemon.conductor
+                assert conductor is not None
+                await until(lambda: conductor.session.tempo == 97.0)
+            finally:
+                client.close()
+
     asyncio.run(perform())
+    asyncio.run(restart())
 
 
 def test_a_broken_or_missing_preset_is_an_error_and_changes_nothing(tmp_path: Path) -> None:
     presets = tmp_path / "presets"
     presets.mkdir()
     (presets / "broken.toml").write_text('[music]\ngenre = "pop"\nkey = "C"\ntempo = 900\n')
+    database = tmp_path / "jamd.sqlite3"
 
     async def perform() -> None:
-        async with playing(_daemon(**{"paths.presets": str(presets)})) as daemon:
+        settings = {"paths.presets": str(presets), "paths.database": str(database)}
+        async with playing(_daemon(**settings)) as daemon:
             client = Client()
             try:
                 assert daemon.conductor is not None

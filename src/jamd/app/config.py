@@ -58,6 +58,11 @@ def presets_dir(settings: Settings, environ: Mapping[str, str] | None = None) ->
     return (settings.paths.presets or state_dir(environ) / "presets").expanduser()
 
 
+def database_path(settings: Settings, environ: Mapping[str, str] | None = None) -> Path:
+    """``paths.database``, else ``jamd.sqlite3`` in the state directory (docs/store.md)."""
+    return (settings.paths.database or state_dir(environ) / "jamd.sqlite3").expanduser()
+
+
 def learned_path(settings: Settings, environ: Mapping[str, str] | None = None) -> Path:
     """``midi.learned``, else ``midi/learned.toml`` in the state directory."""
     return (settings.midi.learned or state_dir(environ) / "midi" / "learned.toml").expanduser()

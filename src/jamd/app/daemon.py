@@ -16,13 +16,15 @@ import logging
 import signal
 import sys
 import time
-from collections.abc import Callable
+import tomllib
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from jamd.app.config import (
     audio_spec,
     configure_engine,
+    database_path,
     delay_seconds,
     learned_path,
     libraries,
@@ -30,12 +32,13 @@ from jamd.app.config import (
     read_settings,
 )
 from jamd.app.notify import Notifier
+from jamd.app.songs import SongLog, replay_commands
 from jamd.engine.backends import AudioUnavailable
 from jamd.engine.clock import AudioClock
 from jamd.engine.interface import Engine, EngineStats, Recording
 from jamd.engine.patches import PatchLibrary
 from jamd.engine.process import EngineProcess
-from jamd.errors import JamdError
+from jamd.errors import InputError, JamdError
 from jamd.live.bus import CommandBus
 from jamd.live.commands import (
     Boundary,
@@ -66,6 +69,7 @@ from jamd.midi.sync import ClockFollow, ClockOut
 from jamd.osc.server import OscServer
 from jamd.osc.space import Space
 from jamd.settings import PARTS, Settings, SettingsError
+from jamd.store import Store, StoreError
 from jamd.styles.library import StyleLibrary
 from jamd.theory import parse_key
 
@@ -121,11 +125,57 @@ def start_midi_out(settings: Settings, engine: Engine) -> MidiSender | None:
     return sender
 
 
+LEARNED = "learned"  # the store's name for what MIDI learn saved
+
+
+async def open_store(settings: Settings) -> Store | None:
+    """The store, or None (logged) if it cannot open: the music never depends on it."""
+    path = database_path(settings)
+    try:
+        store = await Store.open(path)
+    except StoreError as error:
+        log.error("the store is off, the music plays on without it: %s", error)
+        return None
+    log.info("store: %s", path)
+    return store
+
+
+async def import_old_files(settings: Settings, store: Store) -> None:
+    """Presets and learned MIDI controls jamd kept in TOML files before the store, imported
+    once each (the files are left where they are)."""
+    try:
+        added = await PresetStore(store).import_files(presets_dir(settings))
+        if added:
+            log.info("%d presets imported from %s", added, presets_dir(settings))
+        path = learned_path(settings)
+        if path.is_file() and str(path.resolve()) not in await store.imported("midi_map"):
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            if await store.import_named("midi_map", LEARNED, data, str(path.resolve())):
+                log.info("learned MIDI controls imported from %s", path)
+    except (JamdError, OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        log.error("importing old files into the store: %s", error)
+
+
+async def read_learned(settings: Settings, store: Store | None) -> dict[str, Any] | None:
+    """What MIDI learn saved: from the store, or (without one) the old file, read only."""
+    try:
+        if store is not None:
+            return await store.load_midi_map(LEARNED)
+        path = learned_path(settings)
+        return tomllib.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except (JamdError, OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        log.error("MIDI: what was learned is left out: %s", error)
+        return None
+
+
 def start_midi(
     settings: Settings,
     space: Space,
     submit: Callable[[Command], "asyncio.Future[object]"],
     recall: Callable[[str], None] | None = None,
+    *,
+    learned: dict[str, Any] | None = None,
+    save_learned: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
 ) -> MidiService | None:
     """MIDI in by ``[midi]``, or None (logged) if its map is broken or its API is not there:
     the music plays on without it."""
@@ -149,7 +199,13 @@ def start_midi(
         )
 
     service = MidiService(
-        inputs, midi_map, space, submit, preset=recall, learned=learned_path(settings)
+        inputs,
+        midi_map,
+        space,
+        submit,
+        preset=recall,
+        learned=learned,
+        save_learned=save_learned,
     )
     try:
         service.start()
@@ -238,6 +294,9 @@ class Daemon:
         self.osc: OscServer | None = None
         self.osc_address: tuple[str, int] | None = None
         self.midi: MidiService | None = None
+        self.store: Store | None = None  # None: it could not open (logged); music plays on
+        self._learned: dict[str, Any] | None = None
+        self.songs: SongLog | None = None  # each song played, and likes and skips, in the store
         self.midi_out: MidiSender | None = None
         self.clock_out: ClockOut | None = None  # jamd's MIDI clock (midi.clock = send)
         self.clock_follow: ClockFollow | None = None  # a master's (midi.clock = follow)
@@ -278,9 +337,14 @@ class Daemon:
         began = time.monotonic()
         sys.setswitchinterval(SWITCH_INTERVAL)
         settings = self.settings
-        # the engine is the slowest part to start: its process boots while the libraries load
-        # and the first song is planned, then builds that song's patches before its audio runs
+        # the engine is the slowest part to start: its process boots while the store opens,
+        # the libraries load and the first song is planned, then builds that song's patches
+        # before its audio runs
         process = self._launched or self._engine_process(settings)
+        self.store = await open_store(settings)
+        if self.store is not None:
+            await import_old_files(settings, self.store)
+        self._learned = await read_learned(settings, self.store)
         styles, patches = libraries(settings)
         session = first_session(settings, styles, seed=_fresh_seed())
         conductor = Conductor(process, styles, patches, session, live_settings(settings))
@@ -299,6 +363,15 @@ class Daemon:
                 if settings.midi.sends_clock:
                     self.clock_out = ClockOut(conductor, self.midi_out.add_system)
         conductor.listeners.append(self._on_session)
+        if self.store is not None:
+            self.songs = SongLog(
+                self.store,
+                conductor,
+                recording=self.recording,
+                styles=tuple(str(path) for path in settings.paths.styles),
+            )
+            self.songs.start()
+            conductor.listeners.append(self.songs.changed)
         self.conductor = conductor
         conductor.start(self.engine.position(), engine_has=first)
         space = osc_space(styles, patches)  # one for every surface: OSC, MIDI maps, tap tempo
@@ -313,7 +386,7 @@ class Daemon:
                 beat=lambda: self._beat_in_bar(conductor),
                 beat_hz=settings.osc.beat_hz,
                 subscriber_timeout=settings.osc.subscriber_timeout_seconds,
-                presets=PresetStore(presets_dir(settings)),
+                presets=PresetStore(self.store) if self.store is not None else None,
             )
             self.osc_address = await self.osc.start(
                 settings.osc.host,
@@ -321,6 +394,9 @@ class Daemon:
                 settings.osc.tcp_port if settings.osc.tcp else None,
             )
             conductor.listeners.append(self.osc.publish)
+            if self.songs is not None:
+                self.osc.feedback = self.songs.feedback
+                self.osc.replay = self._replay
         if settings.midi.enabled:
             self._start_midi(settings, space)
             if self.midi is not None and settings.midi.follows_clock:
@@ -412,6 +488,12 @@ class Daemon:
                 engine.close()
             else:
                 await engine.close()
+        songs, self.songs = self.songs, None
+        if songs is not None:
+            await songs.close()  # the song playing ends, every row is written
+        store, self.store = self.store, None
+        if store is not None:
+            await store.close()  # last: every write the parts above made has committed
         self.notifier.close()
         self.stopped_at = time.monotonic()
         log.info("stopped")
@@ -547,9 +629,27 @@ class Daemon:
     def _start_midi(self, settings: Settings, space: Space) -> None:
         """MIDI in, with program changes recalling OSC's presets and MIDI learn over OSC."""
         recall = self.osc.recall if self.osc is not None else None
-        self.midi = start_midi(settings, space, self.submit, recall)
+        save = self._save_learned if self.store is not None else None
+        self.midi = start_midi(
+            settings, space, self.submit, recall, learned=self._learned, save_learned=save
+        )
         if self.osc is not None and self.midi is not None:
             self.osc.learn = self.midi.learn
+
+    async def _replay(self, song_id: int) -> list[Command]:
+        """The commands that play recorded song ``song_id`` again (``/jamd/song/replay``)."""
+        store, conductor = self.store, self.conductor
+        if store is None or conductor is None:
+            raise InputError("songs are not kept: the store is not open")
+        record = await store.song(song_id)
+        if record is None:
+            raise InputError(f"no song {song_id} in the store (jamd songs lists them)")
+        return replay_commands(record, conductor.session)
+
+    async def _save_learned(self, data: dict[str, Any]) -> None:
+        self._learned = data
+        if self.store is not None:
+            await self.store.save_midi_map(LEARNED, data)
 
     def _reload_midi(self, settings: Settings, space: Space) -> None:
         """The map read again (a broken one leaves the old in place); MIDI that was off

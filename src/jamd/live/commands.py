@@ -162,13 +162,17 @@ def parse_held_chord(text: str, key: Key) -> Chord:
 
 @dataclass(frozen=True, slots=True)
 class Regenerate(Command):
-    """A new song (``seed``, or a fresh one) in the same genre and key, from the next bar, at
-    the section of the same kind as the one playing."""
+    """A new song (``seed``, or a fresh one) in the same genre (or ``genre``: a song played
+    again from its row) and key, from the next bar, at the section of the same kind as the one
+    playing."""
 
     seed: int | None = None
+    genre: str | None = None
     boundary: ClassVar[Boundary] = Boundary.BAR
 
     def __post_init__(self) -> None:
+        if self.genre is not None and (not isinstance(self.genre, str) or not self.genre):
+            raise CommandError(f"genre must be a name such as 'jazz', got {self.genre!r}")
         if self.seed is not None and (
             isinstance(self.seed, bool) or not isinstance(self.seed, int)
         ):

@@ -400,9 +400,12 @@ class Conductor:
             case Ending():
                 self.session = replace(session, transport=Transport.ENDING)
                 return self._ending, "the ending"
-            case Regenerate(seed=seed):
+            case Regenerate(seed=seed, genre=wanted):
                 new_seed = seed if seed is not None else random.randrange(1, 2**31)
                 genre = self._genre
+                if wanted is not None and wanted != genre:  # a song played again (its row)
+                    self._prepare_kits(self._check_genre(wanted))
+                    genre = wanted
                 return lambda c: self._new_song_at_same_kind(c, genre, new_seed), (
                     f"a new song (seed {new_seed})"
                 )
@@ -1092,6 +1095,12 @@ class Conductor:
     @property
     def planned(self) -> tuple[PlannedBar, ...]:
         return tuple(self._bars)
+
+    @property
+    def song(self) -> LiveSong | None:
+        """The song playing (or, stopped, the one that will): what the daemon's song log
+        records."""
+        return self._song
 
     @property
     def tempo_map(self) -> TempoMap | None:

@@ -1,24 +1,25 @@
 """Presets: what a performer set (genre, key, tempo, energy, mood, the mixer and each part's
 patch), saved under a name and loaded again later.
 
-A preset is a TOML file laid out like the config's ``[music]`` and ``[mixer]`` tables, one per
-name in the presets directory (``paths.presets``). Loading one gives the commands that move the
-session to it, for what differs from the session now: each lands on its own boundary, as from
-any surface (a new genre at the next section, the mixer at once). A file is written beside its
-target and renamed over it, so a preset is never half written; a broken one is refused whole.
+A preset is laid out like the config's ``[music]`` and ``[mixer]`` tables and kept in the store
+(one row per name, written in one transaction, so never half written); TOML files in the old
+presets directory (``paths.presets``) are imported into it once. Loading one gives the commands
+that move the session to it, for what differs from the session now: each lands on its own
+boundary, as from any surface (a new genre at the next section, the mixer at once). A broken
+one is refused whole.
 """
 
+import logging
 import re
 import tomllib
-from datetime import datetime
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from jamd.compose.plan import TEMPO_RANGE
 from jamd.errors import InputError, validation_messages
-from jamd.files import write_toml
 from jamd.live.commands import (
     PARTS,
     Command,
@@ -38,6 +39,9 @@ from jamd.live.commands import (
 )
 from jamd.live.session import PartMix, Session
 from jamd.settings import Mixer, PartMixer
+from jamd.store import Store, StoreError
+
+log = logging.getLogger(__name__)
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.+-]{0,63}")
 SUFFIX = ".toml"
@@ -141,50 +145,72 @@ def _part_of(mix: PartMix) -> PresetPart:
 
 
 class PresetStore:
-    """The presets in ``directory`` (made when the first one is saved)."""
+    """The presets, kept in the store (``jamd.store``), by name."""
 
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
-    def names(self) -> list[str]:
-        if not self.directory.is_dir():
-            return []
-        return sorted(
-            path.stem
-            for path in self.directory.glob(f"*{SUFFIX}")
-            if NAME.fullmatch(path.stem) and path.is_file()
+    async def names(self) -> list[str]:
+        try:
+            return await self.store.preset_names()
+        except StoreError as error:
+            raise PresetError(f"cannot list presets: {error}") from None
+
+    async def save(self, name: str, session: Session) -> None:
+        """Save the preset (replacing one of the same name, whole)."""
+        check_name(name)
+        try:
+            await self.store.save_preset(name, Preset.of(session).model_dump(mode="json"))
+        except StoreError as error:
+            raise PresetError(f"cannot save preset {name!r}: {error}") from None
+
+    async def load(self, name: str) -> Preset:
+        check_name(name)
+        try:
+            data = await self.store.load_preset(name)
+        except StoreError as error:
+            raise PresetError(f"preset {name!r} cannot be read: {error}") from None
+        if data is None:
+            known = ", ".join(await self.names()) or "none saved yet"
+            raise PresetError(f"no preset {name!r} (presets: {known})")
+        return parse_preset(data, f"preset {name!r} (in {self.store.path})")
+
+    async def import_files(self, directory: Path) -> int:
+        """The TOML presets in ``directory`` (jamd before the store kept them there), each
+        imported once: a file is never deleted, a preset of that name in the store is kept,
+        and one deleted from the store stays deleted. How many were added."""
+        if not directory.is_dir():
+            return 0
+        done = await self.store.imported("preset")
+        added = 0
+        for path in sorted(directory.glob(f"*{SUFFIX}")):
+            origin = str(path.resolve())
+            if origin in done or not NAME.fullmatch(path.stem) or not path.is_file():
+                continue
+            try:
+                data = tomllib.loads(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+                log.error("preset file %s is left out (it cannot be read): %s", path, error)
+                continue
+            if await self.store.import_named("preset", path.stem, data, origin):
+                added += 1
+                log.info("preset %r imported from %s into the store", path.stem, path)
+        return added
+
+
+def check_name(name: object) -> str:
+    if not isinstance(name, str) or not NAME.fullmatch(name):
+        raise PresetError(
+            "a preset name is 1..64 letters, digits, spaces or _.+- (starting with a "
+            f"letter or digit), got {name!r}"
         )
+    return name
 
-    def path_of(self, name: object) -> Path:
-        if not isinstance(name, str) or not NAME.fullmatch(name):
-            raise PresetError(
-                "a preset name is 1..64 letters, digits, spaces or _.+- (starting with a "
-                f"letter or digit), got {name!r}"
-            )
-        return self.directory / f"{name}{SUFFIX}"
 
-    def save(self, name: str, session: Session) -> Path:
-        """Write the preset (replacing one of the same name, whole)."""
-        path = self.path_of(name)
-        preset = Preset.of(session)
-        head = f'# jamd preset "{name}", saved {datetime.now().isoformat(timespec="seconds")}\n'
-        try:
-            write_toml(path, preset.model_dump(), head)
-        except OSError as error:
-            raise PresetError(f"cannot save preset {name!r} to {path}: {error}") from None
-        return path
-
-    def load(self, name: str) -> Preset:
-        path = self.path_of(name)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            known = ", ".join(self.names()) or "none saved yet"
-            raise PresetError(f"no preset {name!r} (presets: {known})") from None
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-            raise PresetError(f"preset {name!r} ({path}) cannot be read: {error}") from None
-        try:
-            return Preset.model_validate(data)
-        except ValidationError as error:
-            problems = "; ".join(validation_messages(error, Preset))
-            raise PresetError(f"preset {name!r} ({path}) is broken: {problems}") from None
+def parse_preset(data: Mapping[str, Any], where: str) -> Preset:
+    """A stored preset, validated; ``PresetError`` says what is wrong (nothing is taken)."""
+    try:
+        return Preset.model_validate(data)
+    except ValidationError as error:
+        problems = "; ".join(validation_messages(error, Preset))
+        raise PresetError(f"{where} is broken: {problems}") from None

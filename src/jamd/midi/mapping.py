@@ -16,7 +16,7 @@ messages into the OSC space's commands:
 
 import math
 import tomllib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -101,11 +101,17 @@ def load_map(path: Path, space: Space) -> MidiMap:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise MapError(f"MIDI map {path} cannot be read: {error}") from None
+    return map_from_data(data, space, f"MIDI map {path}")
+
+
+def map_from_data(data: Mapping[str, Any], space: Space, where: str) -> MidiMap:
+    """A map from its table (a file's, or one kept in the store), checked as ``load_map``
+    checks a file; ``where`` names it in the errors."""
     try:
         midi_map = MidiMap.model_validate(data)
     except ValidationError as error:
         reasons = "; ".join(validation_messages(error, MidiMap))
-        raise MapError(f"MIDI map {path}: {reasons}") from None
+        raise MapError(f"{where}: {reasons}") from None
     targets = [("cc", i, cc.target) for i, cc in enumerate(midi_map.cc)]
     targets += [("note", i, note.target) for i, note in enumerate(midi_map.note)]
     problems = [
@@ -114,7 +120,7 @@ def load_map(path: Path, space: Space) -> MidiMap:
         if target not in space.addresses
     ]
     if problems:
-        raise MapError(f"MIDI map {path}: " + "; ".join(problems))
+        raise MapError(f"{where}: " + "; ".join(problems))
     return midi_map
 
 

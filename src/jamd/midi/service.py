@@ -9,12 +9,12 @@ nothing.
 import asyncio
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from jamd.errors import InputError
-from jamd.files import write_toml
 from jamd.live.commands import Command
 from jamd.logs import Throttled
 from jamd.midi.clock import DriverTime
@@ -24,7 +24,7 @@ from jamd.midi.mapping import (
     MidiMap,
     Surface,
     learned_entry,
-    load_map,
+    map_from_data,
     merged,
 )
 from jamd.midi.messages import Message, MidiParser
@@ -59,7 +59,8 @@ class MidiService:
         submit: Callable[[Command], "asyncio.Future[object]"],
         *,
         preset: Callable[[str], None] | None = None,
-        learned: Path | None = None,
+        learned: Mapping[str, Any] | None = None,
+        save_learned: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
     ) -> None:
         self.stats = MidiStats()
         self._parsers: dict[str, MidiParser] = {}
@@ -67,8 +68,8 @@ class MidiService:
         self.clock: ClockFollow | None = None  # MIDI clock's messages go here (midi.clock)
         self._submit = submit
         self._log = Throttled(log).warning
-        self.learned_path = learned
-        self.learned = self._read_learned(space)
+        self._save = save_learned
+        self.learned = self._read_learned(learned, space)
         self.surface = Surface(
             merged(midi_map, self.learned), space, self._command, self._refused, preset=preset
         )
@@ -116,25 +117,24 @@ class MidiService:
         done(source)
         return True
 
-    def _read_learned(self, space: Space) -> MidiMap:
-        path = self.learned_path
-        if path is None or not path.is_file():
+    def _read_learned(self, data: Mapping[str, Any] | None, space: Space) -> MidiMap:
+        if not data:
             return MidiMap()
         try:
-            return load_map(path, space)
+            return map_from_data(data, space, "what MIDI learn saved")
         except MapError as error:
             log.error("MIDI: what was learned is left out: %s", error)
             return MidiMap()
 
     async def _save_learned(self) -> None:
-        path = self.learned_path
-        if path is None:
+        """Into the store (``save_learned``); without one, learned for this run only."""
+        if self._save is None:
+            log.warning("MIDI learn: not saved, the store is not open (see the log)")
             return
-        head = "# jamd's learned MIDI controls (docs/midi.md): over the map, by MIDI learn\n"
         try:
-            await asyncio.to_thread(write_toml, path, self.learned.model_dump(), head)
-        except OSError as error:
-            log.error("MIDI learn: cannot save %s: %s", path, error)
+            await self._save(self.learned.model_dump(mode="json"))
+        except InputError as error:
+            log.error("MIDI learn: cannot save what was learned: %s", error)
 
     def received(self, port: str, data: bytes, delta: float, arrived: float) -> None:
         """Bytes from ``port`` (on the loop's thread), ``delta`` seconds after the port's last

@@ -24,7 +24,7 @@ import logging
 import socket
 import struct
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +32,7 @@ from pythonosc import slip
 from pythonosc.osc_packet import OscPacket, ParseError
 
 from jamd.errors import InputError
-from jamd.live.commands import PARTS, Command
+from jamd.live.commands import PARTS, Command, Regenerate
 from jamd.live.presets import PresetStore
 from jamd.live.session import Session
 from jamd.logs import Throttled
@@ -60,6 +60,8 @@ READ_BATCH = 256  # datagrams read per turn of the loop, so timers and the condu
 MAX_SCHEDULED = 1000  # messages held for their timetag at once
 LATE_SECONDS = 0.002  # a timetag this close to now (or past) is taken at once
 MAX_PACKET = 65536  # bytes in one packet, as over UDP; a longer TCP frame is refused
+NO_STORE = "presets are off: the store is not open (see jamd's log)"
+NO_SONGS = "songs are not kept: the store is not open (see jamd's log)"
 MAX_STREAMS = 64  # TCP connections at once
 STREAM_BACKLOG = 1 << 20  # bytes waiting to go to a TCP client that reads too slowly
 
@@ -153,7 +155,14 @@ class OscServer:
             "/jamd/preset/list": self._preset,
             **{f"/jamd/track/{part}/patches": self._patches for part in PARTS},
             "/jamd/midi/learn": self._midi_learn,
+            "/jamd/like": self._feedback,
+            "/jamd/skip": self._feedback,
+            "/jamd/song/replay": self._replay,
         }
+        # the song log, once the store is open: (kind, detail) -> the row's id, when written
+        self.feedback: Callable[[str, dict[str, Any]], asyncio.Future[int]] | None = None
+        # a recorded song's commands to play it again (InputError: no such song)
+        self.replay: Callable[[int], Awaitable[list[Command]]] | None = None
         # MIDI learn, once MIDI runs: (target, told which control it became)
         self.learn: Callable[[str, Callable[[str], None]], None] | None = None
         self._log = Throttled(log, LOG_EVERY_SECONDS).warning
@@ -453,11 +462,55 @@ class OscServer:
         except InputError as error:
             self._error(peer, path, str(error))
 
+    # -- songs and feedback -------------------------------------------------------------------
+
+    def _feedback(self, peer: Peer, path: str, args: Args) -> None:
+        """A like or a skip against the song playing; a skip then moves on to a new song."""
+        if args:
+            self._error(peer, path, "takes nothing")
+            return
+        if self.feedback is None:
+            self._error(peer, path, NO_SONGS)
+            return
+        kind = path.rsplit("/", 1)[1]
+        written = self.feedback(kind, {"from": _named(peer)})
+        written.add_done_callback(lambda done: self._recorded(done, peer, path))
+        if kind == "skip":
+            self._submit_command(peer, path, Regenerate())
+
+    def _recorded(self, done: "asyncio.Future[int]", peer: Peer, path: str) -> None:
+        if done.cancelled():
+            return
+        error = done.exception()
+        if isinstance(error, InputError):
+            self._error(peer, path, str(error))
+
+    def _replay(self, peer: Peer, path: str, args: Args) -> None:
+        if len(args) != 1 or isinstance(args[0], bool) or not isinstance(args[0], int):
+            self._error(peer, path, "takes a song's id (an int; jamd songs lists them)")
+            return
+        if self.replay is None:
+            self._error(peer, path, NO_SONGS)
+            return
+        self._spawn(self._play_again(self.replay, peer, path, args[0]))
+
+    async def _play_again(
+        self, replay: Callable[[int], Awaitable[list[Command]]], peer: Peer, path: str, song: int
+    ) -> None:
+        try:
+            commands = await replay(song)
+        except InputError as error:
+            self._error(peer, path, str(error))
+            return
+        for command in commands:
+            self._submit_command(peer, path, command)
+        log.info("OSC %s: song %d plays again (%d changes)", _named(peer), song, len(commands))
+
     # -- presets ------------------------------------------------------------------------------
 
     def _preset(self, peer: Peer, path: str, args: Args) -> None:
         if self.presets is None:
-            self._error(peer, path, "presets are off (no paths.presets)")
+            self._error(peer, path, NO_STORE)
             return
         if path == "/jamd/preset/list":
             if args:
@@ -479,25 +532,29 @@ class OscServer:
         task.add_done_callback(self._tasks.discard)
 
     async def _list_presets(self, store: PresetStore, peer: Peer, path: str) -> None:
-        names = await asyncio.to_thread(store.names)
-        self._sendto(encode(path, tuple(names)), peer)
-
-    async def _save_preset(self, store: PresetStore, peer: Peer, path: str, name: str) -> None:
-        """Saved off the loop (a slow disk's fsync never holds it up); ``/jamd/preset NAME``
-        tells every subscriber."""
         try:
-            saved = await asyncio.to_thread(store.save, name, self._session())
+            names = await store.names()
         except InputError as error:
             self._error(peer, path, str(error))
             return
-        log.info("OSC %s: preset %r saved to %s", _named(peer), name, saved)
+        self._sendto(encode(path, tuple(names)), peer)
+
+    async def _save_preset(self, store: PresetStore, peer: Peer, path: str, name: str) -> None:
+        """Saved in the store (its thread waits for the disk, never the loop);
+        ``/jamd/preset NAME`` tells every subscriber."""
+        try:
+            await store.save(name, self._session())
+        except InputError as error:
+            self._error(peer, path, str(error))
+            return
+        log.info("OSC %s: preset %r saved in %s", _named(peer), name, store.store.path)
         self._announce_preset(peer, name)
 
     def recall(self, name: str) -> None:
         """A preset another surface asks for (a MIDI program change): loaded as over OSC, its
         problems logged (there is no one to answer)."""
         if self.presets is None:
-            self._error(None, "/jamd/preset/load", "presets are off (no paths.presets)")
+            self._error(None, "/jamd/preset/load", NO_STORE)
             return
         self._spawn(self._load_preset(self.presets, None, "/jamd/preset/load", name))
 
@@ -506,7 +563,7 @@ class OscServer:
     ) -> None:
         """Each value that differs becomes a command, landing on its own boundary."""
         try:
-            preset = await asyncio.to_thread(store.load, name)
+            preset = await store.load(name)
             commands = preset.commands(self._session())
         except InputError as error:
             self._error(peer, path, str(error))

@@ -54,6 +54,7 @@ FADER_DB = (-60.0, 6.0)  # a volume fader's 0..1 spans these dB, linearly (0 dB 
 STATE_ONLY = ("/jamd/bar", "/jamd/bars", "/jamd/song", "/jamd/transport")
 STREAMED = ("/jamd/beat",)  # sent to subscribers at osc.beat_hz, not part of the state
 PRESET_ADDRESSES = ("/jamd/preset/save", "/jamd/preset/load", "/jamd/preset/list")
+SONG_ADDRESSES = ("/jamd/like", "/jamd/skip", "/jamd/song/replay")  # kept in the store
 SERVER_ADDRESSES = (
     "/jamd/state",
     "/jamd/subscribe",
@@ -61,6 +62,7 @@ SERVER_ADDRESSES = (
     *PRESET_ADDRESSES,
     *(f"/jamd/track/{part}/patches" for part in PARTS),
     "/jamd/midi/learn",
+    *SONG_ADDRESSES,
 )  # the server answers these itself (docs/osc.md)
 
 

@@ -51,3 +51,36 @@ class StyleStats:
     samples: int
     fitted_at: float
     sources: Mapping[str, int] = field(default_factory=dict)  # samples used per source
+
+
+@dataclass(frozen=True, slots=True)
+class SongRecord:
+    """A song the daemon played, enough to play or render it again.
+
+    ``params`` holds what ``jamd render`` takes (genre, key, tempo, energy, duration) plus
+    what it played with (mood, the patches per part); ``timings`` what happened once it ended
+    (each section's start in seconds from the song's, the bars played); ``paths`` the
+    recordings it is in (``master``, ``stems``) and where in them it starts."""
+
+    id: int
+    params: Mapping[str, Any]
+    seed: int
+    started_at: float
+    ended_at: float | None = None
+    timings: Mapping[str, Any] = field(default_factory=dict)
+    paths: Mapping[str, Any] = field(default_factory=dict)
+
+
+FEEDBACK_KINDS = ("like", "skip")
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    """A like or a skip, against the song playing (None: no song was) and its bar."""
+
+    id: int
+    song_id: int | None
+    kind: str
+    at: float
+    bar: int | None
+    detail: Mapping[str, Any] = field(default_factory=dict)
