@@ -164,6 +164,38 @@ def build_parser() -> argparse.ArgumentParser:
     learn.add_argument("--timeout", type=float, default=30.0, help="seconds to wait (30)")
     learn.set_defaults(handler=_midi_learn)
 
+    train = commands.add_parser(
+        "train",
+        help="refresh the training data now and fit the style models (docs/training.md)",
+        description="Read training data (a MIDI library, Spotify) into the store, genre by "
+        "genre, and fit each genre's style model from what the store holds. A running jamd "
+        "plays the new models from its next section.",
+    )
+    train.add_argument(
+        "--source",
+        action="append",
+        choices=("midi", "spotify"),
+        help="the source to read (may repeat; default: those training.sources names)",
+    )
+    train.add_argument(
+        "--path",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a MIDI library folder, instead of training.midi.folders (may repeat)",
+    )
+    train.add_argument(
+        "--genre",
+        action="append",
+        dest="genres",
+        help="only this genre (may repeat; default: every genre)",
+    )
+    train.add_argument("--db", type=Path, metavar="FILE", help="the store (paths.database)")
+    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _settings_arguments(train)
+    train.set_defaults(handler=_train)
+
     doctor = commands.add_parser(
         "doctor",
         help="check the audio, JACK, realtime limits, MIDI and the config",
@@ -468,6 +500,24 @@ def _midi_learn(arguments: argparse.Namespace) -> int:
             return 0
     print(f"jamd midi learn: nothing moved in {arguments.timeout:g} s", file=sys.stderr)
     return 1
+
+
+def _train(arguments: argparse.Namespace) -> int:
+    from jamd.app.training import run_train  # noqa: PLC0415
+
+    if arguments.path and arguments.source and "midi" not in arguments.source:
+        raise InputError("--path names MIDI library folders: use it with --source midi")
+    settings, _ = _load(arguments)
+    result = run_train(
+        settings=settings,
+        sources=arguments.source or (["midi"] if arguments.path else None),
+        midi_folders=arguments.path,
+        genres=arguments.genres,
+        database=arguments.db,
+        progress=not arguments.no_progress,
+    )
+    failed = any(result_genre.errors for result_genre in result.genres)
+    return 1 if failed else 0
 
 
 def _doctor(arguments: argparse.Namespace) -> int:

@@ -33,6 +33,8 @@ from jamd.app.config import (
 )
 from jamd.app.notify import Notifier
 from jamd.app.songs import SongLog, replay_commands
+from jamd.app.training import make_sources
+from jamd.compose.model import StyleModel
 from jamd.engine.backends import AudioUnavailable
 from jamd.engine.clock import AudioClock
 from jamd.engine.interface import Engine, EngineStats, Recording
@@ -72,6 +74,7 @@ from jamd.settings import PARTS, Settings, SettingsError
 from jamd.store import Store, StoreError
 from jamd.styles.library import StyleLibrary
 from jamd.theory import parse_key
+from jamd.training.refresh import Trainer, load_models
 
 log = logging.getLogger("jamd")
 
@@ -296,6 +299,8 @@ class Daemon:
         self.midi: MidiService | None = None
         self.store: Store | None = None  # None: it could not open (logged); music plays on
         self._learned: dict[str, Any] | None = None
+        self.trainer: Trainer | None = None  # the training side task (training.enabled)
+        self.models: dict[str, StyleModel] = {}  # the latest style model per genre
         self.songs: SongLog | None = None  # each song played, and likes and skips, in the store
         self.midi_out: MidiSender | None = None
         self.clock_out: ClockOut | None = None  # jamd's MIDI clock (midi.clock = send)
@@ -397,6 +402,8 @@ class Daemon:
             if self.songs is not None:
                 self.osc.feedback = self.songs.feedback
                 self.osc.replay = self._replay
+        if settings.training.enabled and self.store is not None:
+            await self._start_training(settings, self.store, styles)
         if settings.midi.enabled:
             self._start_midi(settings, space)
             if self.midi is not None and settings.midi.follows_clock:
@@ -414,6 +421,35 @@ class Daemon:
             self.engine_description,
             conductor.session.status(),
         )
+
+    async def _start_training(self, settings: Settings, store: Store, styles: Any) -> None:
+        """The side task: the models stored before, then refreshes on its schedule."""
+        self.models = await load_models(store, styles)
+        if self.models:
+            log.info("training: stored models for %s", ", ".join(sorted(self.models)))
+        try:
+            sources = make_sources(settings, styles.names())
+        except InputError as error:
+            log.error("training: %s; the side task is off", error)
+            return
+        trainer = Trainer(
+            store,
+            sources,
+            styles,
+            refresh_hours=settings.training.refresh_hours,
+            refresh_on_start=settings.training.refresh_on_start,
+            on_model=self._new_model,
+        )
+        trainer.listeners.append(lambda _state: self._refresh_status(time.monotonic()))
+        if self.osc is not None:
+            self.osc.training = trainer
+            trainer.listeners.append(self.osc.publish_training)
+        self.trainer = trainer
+        await trainer.start()
+
+    def _new_model(self, genre: str, model: StyleModel) -> None:
+        """A genre's new style model from the side task, kept for the composer."""
+        self.models[genre] = model
 
     def _follow_clock(self, settings: Settings, conductor: Conductor) -> ClockFollow:
         engine = self.engine
@@ -488,6 +524,9 @@ class Daemon:
                 engine.close()
             else:
                 await engine.close()
+        trainer, self.trainer = self.trainer, None
+        if trainer is not None:
+            await trainer.close()  # a refresh in flight stops; what it finished is stored
         songs, self.songs = self.songs, None
         if songs is not None:
             await songs.close()  # the song playing ends, every row is written
@@ -587,6 +626,8 @@ class Daemon:
             line += f"; {stats.xruns} xruns"
         if stats.late_notes or stats.underruns:
             line += f"; {stats.late_notes} late notes, {stats.underruns} underruns"
+        if self.trainer is not None and self.trainer.state.running:
+            line += f"; {self.trainer.state.status()}"
         if stats.broken_buffers:
             line += f"; BROKEN AUDIO ({stats.broken_buffers} buffers hold NaN): restart jamd"
         return line

@@ -26,7 +26,7 @@ import struct
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pythonosc import slip
 from pythonosc.osc_packet import OscPacket, ParseError
@@ -36,7 +36,11 @@ from jamd.live.commands import PARTS, Command, Regenerate
 from jamd.live.presets import PresetStore
 from jamd.live.session import Session
 from jamd.logs import Throttled
-from jamd.osc.space import Args, OscError, Space
+from jamd.training.state import TrainingState
+
+if TYPE_CHECKING:
+    from jamd.training.refresh import Trainer
+from jamd.osc.space import Args, OscError, Space, training_state
 
 log = logging.getLogger("jamd.osc")
 
@@ -158,6 +162,7 @@ class OscServer:
             "/jamd/like": self._feedback,
             "/jamd/skip": self._feedback,
             "/jamd/song/replay": self._replay,
+            "/jamd/training/refresh": self._training_refresh,
         }
         # the song log, once the store is open: (kind, detail) -> the row's id, when written
         self.feedback: Callable[[str, dict[str, Any]], asyncio.Future[int]] | None = None
@@ -165,6 +170,7 @@ class OscServer:
         self.replay: Callable[[int], Awaitable[list[Command]]] | None = None
         # MIDI learn, once MIDI runs: (target, told which control it became)
         self.learn: Callable[[str, Callable[[str], None]], None] | None = None
+        self.training: Trainer | None = None  # the side task, when training is on
         self._log = Throttled(log, LOG_EVERY_SECONDS).warning
         root = logging.getLogger()
         if _not_python_osc not in root.filters:
@@ -412,7 +418,10 @@ class OscServer:
         future.add_done_callback(lambda done: self._answered(done, peer, path))
 
     def _send_state(self, peer: Peer) -> None:
-        self._send(peer, self.space.state(self._session()).items())
+        values = self.space.state(self._session())
+        if self.training is not None:
+            values |= training_state(self.training.state)
+        self._send(peer, values.items())
 
     def _subscription(self, peer: Peer, path: str, args: Args) -> None:
         """Feedback to the sender (over TCP: down its connection), or to ``port`` on its host
@@ -505,6 +514,40 @@ class OscServer:
         for command in commands:
             self._submit_command(peer, path, command)
         log.info("OSC %s: song %d plays again (%d changes)", _named(peer), song, len(commands))
+
+    # -- training -----------------------------------------------------------------------------
+
+    def _training_refresh(self, peer: Peer, path: str, args: Args) -> None:
+        """A refresh now: of the genres named, else of every genre. ``/jamd/training/state``
+        follows to the sender and every subscriber as it goes."""
+        if self.training is None:
+            self._error(peer, path, "training is off (training.enabled = false, or no store)")
+            return
+        if not all(isinstance(arg, str) for arg in args):
+            self._error(peer, path, "takes nothing, or the genres to refresh (strings)")
+            return
+        genres = [str(arg) for arg in args] or None
+        try:
+            started = self.training.request(genres)
+        except InputError as error:
+            self._error(peer, path, str(error))
+            return
+        if not started:
+            busy = self.training.state.status() or "a refresh is running"
+            self._error(peer, path, f"{busy}: one refresh at a time")
+            return
+        log.info("OSC %s: training refresh of %s", _named(peer), ", ".join(genres or ["all"]))
+        self._sendto(encode(path, ("started", *(genres or ()))), peer)
+
+    def publish_training(self, state: TrainingState) -> None:
+        """The side task moved on: subscribers hear ``/jamd/training/state``."""
+        self._expire(time.monotonic())
+        if not self.subscribers:
+            return
+        packets = bundles(training_state(state).items())
+        for peer in list(self.subscribers):
+            for packet in packets:
+                self._sendto(packet, peer)
 
     # -- presets ------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from jamd.compose.plan import TEMPO_RANGE
@@ -48,6 +49,7 @@ from jamd.live.commands import (
 )
 from jamd.live.session import PartMix, Session, Transport
 from jamd.live.tempo import TapTempo
+from jamd.training.state import TrainingState
 
 Args = tuple[Any, ...]
 FADER_DB = (-60.0, 6.0)  # a volume fader's 0..1 spans these dB, linearly (0 dB at 0.909)
@@ -458,3 +460,19 @@ def _track(part: str, patches: Sequence[str]) -> list[Address]:
             patch,
         ),
     ]
+
+
+def training_state(state: TrainingState) -> dict[str, Args]:
+    """``/jamd/training/state``: running (1 or 0), genre, source, done, total (-1: not known
+    yet); ``/jamd/training/last``: when the last refresh ended (ISO 8601, UTC; "" for never)
+    and what it did."""
+    finished = (
+        datetime.fromtimestamp(state.last_finished, UTC).isoformat(timespec="seconds")
+        if state.last_finished is not None
+        else ""
+    )
+    total = -1 if state.total is None else state.total
+    return {
+        "/jamd/training/state": (int(state.running), state.genre, state.source, state.done, total),
+        "/jamd/training/last": (finished, state.last_summary),
+    }

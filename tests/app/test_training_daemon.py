@@ -1,0 +1,68 @@
+"""The side task in a real daemon (silent audio): a refresh at start from a generated MIDI
+library, the models it stored read back at the next start, /jamd/training/refresh over UDP,
+and the training state in /jamd/state."""
+
+import asyncio
+import random
+from pathlib import Path
+
+from helpers import Client, click_settings, playing, until
+
+from jamd.app.daemon import Daemon
+from jamd.training.synthetic import write_library
+
+
+def _daemon(library: Path, database: Path) -> Daemon:
+    return Daemon(
+        click_settings(
+            None,
+            **{
+                "training.midi.folders": [str(library)],
+                "training.sources": ["midi"],
+                "paths.database": str(database),
+            },
+        )
+    )
+
+
+def test_the_daemon_refreshes_at_start_and_on_request(tmp_path: Path) -> None:
+    library = tmp_path / "library"
+    write_library(library, 6, random.Random(2), genres=("blues",))
+    database = tmp_path / "jamd.sqlite3"
+
+    async def first_start() -> list[tuple[str, tuple[object, ...]]]:
+        async with playing(_daemon(library, database)) as daemon:
+            trainer = daemon.trainer
+            assert trainer is not None
+            await until(lambda: trainer.runs == 1, 120)  # the store was empty: stale
+            assert set(daemon.models) == {"blues"}
+            client = Client()
+            try:
+                client.send(daemon, "/jamd/training/refresh", "blues")
+                await client.until(lambda r: r == ("/jamd/training/refresh", ("started", "blues")))
+                client.send(daemon, "/jamd/training/refresh", "polka")
+                await client.until(lambda r: r[0] == "/jamd/error" and "polka" in r[1][1])
+                client.send(daemon, "/jamd/training/refresh", 7)
+                await client.until(lambda r: r[0] == "/jamd/error" and "strings" in r[1][1])
+                await until(lambda: trainer.runs == 2, 120)
+                client.send(daemon, "/jamd/state")
+                await client.until(lambda r: r[0] == "/jamd/training/last" and r[1][0] != "")
+                return list(client.received)
+            finally:
+                client.close()
+
+    received = asyncio.run(first_start())
+    last = next(args for address, args in received if address == "/jamd/training/last")
+    assert str(last[1]).startswith("done: 6 samples stored")
+    state = next(args for address, args in received if address == "/jamd/training/state")
+    assert state[0] == 0  # idle again
+
+    async def second_start() -> tuple[int, int]:
+        async with playing(_daemon(library, database)) as daemon:
+            assert daemon.trainer is not None
+            model = daemon.models["blues"]  # read from the store before any refresh
+            return daemon.trainer.runs, model.version
+
+    runs, version = asyncio.run(second_start())
+    assert runs == 0  # the last refresh is fresh: none at start
+    assert version == 2
