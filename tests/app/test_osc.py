@@ -20,7 +20,7 @@ from pythonosc.osc_bundle_builder import OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 from jamd.app.daemon import Daemon
-from jamd.osc.space import Space
+from jamd.osc.space import Space, training_state
 
 
 def _daemon(**extra: Any) -> Daemon:
@@ -58,6 +58,8 @@ def test_state_answers_every_control_in_one_bundle() -> None:
                 assert client.packets == 1  # one bundle
                 assert daemon.conductor is not None
                 expected = Space(("click",)).state(daemon.conductor.session)
+                assert daemon.trainer is not None  # training is on by default: its state too
+                expected |= training_state(daemon.trainer.state)
                 got = dict(client.received)
                 assert set(got) == set(expected)
                 for address in ("/jamd/tempo", "/jamd/genre", "/jamd/key", "/jamd/seed"):

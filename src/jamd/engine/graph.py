@@ -303,7 +303,7 @@ class Track(_Owner):
         sounds = (
             PluckSounds(patch, sample_rate)
             if isinstance(patch, PluckPatch)
-            else SampledSounds(patch, sample_rate)  # reads the files: before any pyo object
+            else SampledSounds(patch, sample_rate)
         )
         ring = self.own(Rings(1))
         self.scheduler = HitScheduler(

@@ -31,9 +31,11 @@ from jamd.engine.drumsynth import warm_kit
 from jamd.engine.graph import Graph
 from jamd.engine.interface import EngineStats, Fader, Recording
 from jamd.engine.notes import Note
-from jamd.engine.patches import DrumKitPatch, Patch, SamplerPatch
+from jamd.engine.patches import DrumKitPatch, Patch, PluckPatch, SamplerPatch
+from jamd.engine.pluck import PluckSounds
 from jamd.engine.recorder import Recorder
-from jamd.engine.sampler import warm as warm_samples
+from jamd.engine.sampler import SampledSounds
+from jamd.engine.soundmaker import SoundMaker
 
 log = logging.getLogger("jamd.engine")
 
@@ -70,6 +72,8 @@ class LiveEngine:
         self._warmer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jamd-warm")
         self._warming: dict[tuple[object, ...], Future[None]] = {}  # by the kit's pieces
         self._warm_rate = spec.sample_rate  # JACK may choose another: then kits warm again
+        self._maker = SoundMaker()  # pitched one-shots, made outside this process's GIL
+        self._maker.start()  # now, not in the middle of the music at the first sampler's change
         self.prepare((patches or {}).values())  # kits synthesize while the sound card opens
         self.backend = backend or open_backend(spec)
         self.recorder: Recorder | None = None
@@ -172,7 +176,9 @@ class LiveEngine:
             track = lane.track_at(note.start)
             assert track is not None
             assert isinstance(track.scheduler, HitScheduler)
-            self._warmer.submit(track.scheduler.sound, note.pitch, note.velocity)
+            sounds = track.scheduler.sound
+            assert isinstance(sounds, PluckSounds | SampledSounds)
+            self._warmer.submit(self._maker.warm, sounds, note.pitch, note.velocity)
 
     def _place_deferred(self, before: int) -> None:
         if self._deferred and self._deferred[0].start < before:
@@ -206,8 +212,8 @@ class LiveEngine:
             if isinstance(patch, DrumKitPatch) and _kit_key(patch) not in self._warming:
                 job = self._warmer.submit(warm_kit, patch, rate)
                 self._warming[_kit_key(patch)] = job
-            elif isinstance(patch, SamplerPatch):
-                self._warmer.submit(warm_samples, patch)
+            elif isinstance(patch, SamplerPatch | PluckPatch):
+                self._maker.prepare(patch, rate)  # a sampler's recordings are read there
 
     def change_patch(self, lane: str, patch: Patch, at: int) -> None:
         """The lane's notes from ``at`` are forgotten with its old patch: schedule them after."""
@@ -364,6 +370,7 @@ class LiveEngine:
     def _free(self) -> None:
         if hasattr(self, "_warmer"):
             self._warmer.shutdown(wait=True, cancel_futures=True)
+            self._maker.close()
         if self.recorder is not None:
             self.recorder.close()
             self.recorder = None

@@ -46,11 +46,18 @@ class PluckSounds:
     def layer(self, velocity: float) -> int:
         return min(self.patch.layers - 1, int(velocity * self.patch.layers))
 
+    def key(self, pitch: float, velocity: float) -> tuple[int, int]:
+        """What the note's sound is kept under: its pitch in cents and its layer."""
+        return round(pitch * 100.0), self.layer(velocity)
+
+    def make(self, key: tuple[int, int]) -> Sound:
+        """The sound kept under ``key``, made now (uncached)."""
+        cents, layer = key
+        return render_pluck(self.patch, cents / 100.0, layer, self.sample_rate)
+
     def __call__(self, pitch: float, velocity: float) -> Sound:
-        cents, layer = round(pitch * 100.0), self.layer(velocity)
-        return self.cache.get(
-            (cents, layer), lambda: render_pluck(self.patch, cents / 100.0, layer, self.sample_rate)
-        )
+        key = self.key(pitch, velocity)
+        return self.cache.get(key, lambda: self.make(key))
 
 
 def render_pluck(patch: PluckPatch, pitch: float, layer: int, sample_rate: int) -> Sound:

@@ -9,6 +9,7 @@ Stereo recordings are mixed to mono: the track's filter and effects take one cha
 """
 
 import functools
+import logging
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,8 @@ import numpy.typing as npt
 from jamd.engine.patches import PatchError, SamplerPatch, SampleZone
 from jamd.engine.sounds import Sound, SoundCache, fade_out
 from jamd.engine.wavfile import read_pcm
+
+log = logging.getLogger(__name__)
 
 _END_FADE_SECONDS = 0.005  # a recording cut off mid-sound ends without a click
 
@@ -35,30 +38,61 @@ class _Loaded:
 
 
 class SampledSounds:
-    """Each note's sound from a sampler patch's recordings, loaded when it is made.
+    """Each note's sound from a sampler patch's recordings, read when a note first needs them
+    (or all at once by ``load``): the live engine makes its sounds in a worker process, so the
+    engine's own process never reads them unless it must make a note itself.
 
-    Call it with (pitch, velocity), as ``HitScheduler`` does: None for a key no zone plays.
+    Call it with (pitch, velocity), as ``HitScheduler`` does: None for a key no zone plays, or
+    whose recording can no longer be read (said once in the log).
     """
 
     def __init__(
         self, patch: SamplerPatch, sample_rate: int, *, cache: SoundCache | None = None
     ) -> None:
+        self.patch = patch
         self.sample_rate = sample_rate
         self.cache = SoundCache() if cache is None else cache
-        self._zones = [_load(patch.samples / zone.file, zone) for zone in patch.zones]
+        self._zones = patch.zones  # completed by validating the patch
+        self._unreadable: set[int] = set()
+
+    def load(self) -> None:
+        """Read every zone's recording now."""
+        for index in range(len(self._zones)):
+            self._recording(index)
+
+    def _recording(self, index: int) -> _Loaded:
+        zone = self._zones[index]
+        return _load(self.patch.samples / zone.file, zone)
+
+    def key(self, pitch: float, velocity: float) -> tuple[int, int] | None:
+        """What the note's sound is kept under (its zone and pitch in cents); None for a key
+        no zone plays."""
+        index = self.zone_for(pitch, velocity)
+        return None if index is None else (index, round(pitch * 100.0))
+
+    def make(self, key: tuple[int, int]) -> Sound:
+        """The sound kept under ``key``, made now (uncached)."""
+        index, cents = key
+        return self._shifted(index, cents / 100.0)
 
     def __call__(self, pitch: float, velocity: float) -> Sound | None:
-        index = self.zone_for(pitch, velocity)
-        if index is None:
+        key = self.key(pitch, velocity)
+        if key is None or key[0] in self._unreadable:
             return None
-        cents = round(pitch * 100.0)
-        return self.cache.get((index, cents), lambda: self._shifted(index, cents / 100.0))
+        try:
+            return self.cache.get(key, lambda: self.make(key))
+        except PatchError as error:  # changed on disk since the patch was checked
+            log.error("%s; its notes are silent", error)
+            self._unreadable.add(key[0])
+            return None
 
     def zone_for(self, pitch: float, velocity: float) -> int | None:
         """The zone playing the key, whose velocities hold ``velocity`` (or come nearest)."""
         key = round(pitch)
         best: tuple[float, int] | None = None
         for index, zone in enumerate(self._zones):
+            assert zone.keys is not None
+            assert zone.velocities is not None
             if not zone.keys[0] <= key <= zone.keys[1]:
                 continue
             low, high = zone.velocities
@@ -71,7 +105,7 @@ class SampledSounds:
 
     def _shifted(self, index: int, pitch: float) -> Sound:
         """The zone's recording resampled to ``pitch`` and the output rate, as (1, frames)."""
-        zone = self._zones[index]
+        zone = self._recording(index)
         step = 2.0 ** ((pitch - zone.root) / 12.0) * zone.rate / self.sample_rate
         audio = zone.audio
         if step == 1.0:
@@ -82,12 +116,6 @@ class SampledSounds:
         fraction = (positions - below).astype(np.float32)
         shifted: Sound = (audio[below] + (audio[above] - audio[below]) * fraction)[np.newaxis, :]
         return shifted
-
-
-def warm(patch: SamplerPatch) -> None:
-    """Read the patch's recordings now (the live engine's warmer does, before a change)."""
-    for zone in patch.zones:
-        _load(patch.samples / zone.file, zone)
 
 
 def _load(path: Path, zone: SampleZone) -> _Loaded:

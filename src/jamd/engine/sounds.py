@@ -36,13 +36,21 @@ class SoundCache:
     def __len__(self) -> int:
         return len(self._sounds)
 
+    def __contains__(self, key: Hashable) -> bool:
+        with self._lock:
+            return key in self._sounds
+
     def get(self, key: Hashable, make: Callable[[], Sound]) -> Sound:
         with self._lock:
             sound = self._sounds.get(key)
             if sound is not None:
                 self._sounds.move_to_end(key)
                 return sound
-        sound = make()  # outside the lock: two threads may both make it, never wait on each other
+        # outside the lock: two threads may both make it, never wait on each other
+        return self.put(key, make())
+
+    def put(self, key: Hashable, sound: Sound) -> Sound:
+        """Keep ``sound`` as ``key``'s (unless one is kept already: that one is returned)."""
         sound.setflags(write=False)
         with self._lock:
             self.rendered += 1
