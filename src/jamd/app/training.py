@@ -15,7 +15,8 @@ from jamd.store import Store
 from jamd.styles.library import StyleLibrary
 from jamd.training.midilib import MidiLibrarySource
 from jamd.training.refresh import RefreshResult, Trainer, TrainingState
-from jamd.training.source import Source
+from jamd.training.source import Source, SourceError
+from jamd.training.spotify import SpotifySource, spotify_credentials
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +40,12 @@ def make_sources(
             if not training.spotify.enabled and not only:
                 log.info("training: Spotify is off (training.spotify.enabled = false)")
                 continue
-            # the Spotify source (jamd.training.spotify) is not merged yet: issue 7 stays open
-            if only:
-                raise InputError("the Spotify source is not in this version of jamd yet")
-            log.warning("training: the Spotify source is not in this version of jamd yet")
+            if only:  # asked for by name: no credentials is an error now, not a notice later
+                try:
+                    spotify_credentials(training.spotify)
+                except SourceError as error:
+                    raise InputError(str(error)) from None
+            sources.append(SpotifySource(training.spotify, genres=genres))
         elif name == "midi":
             midi = training.midi
             if midi_folders:
