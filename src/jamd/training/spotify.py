@@ -16,6 +16,7 @@ response", never a crash. Credentials are never logged, nor put in an error or a
 """
 
 import asyncio
+import base64
 import logging
 import math
 import os
@@ -118,10 +119,11 @@ class _Credentials(spotipy.SpotifyClientCredentials):  # type: ignore[misc]
         self.OAUTH_TOKEN_URL = token_url
 
     def _request_access_token(self) -> dict[str, Any]:
+        basic = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
         response = self._session.post(
             self.OAUTH_TOKEN_URL,
             data={"grant_type": "client_credentials"},
-            headers=spotipy.oauth2._make_authorization_headers(self.client_id, self.client_secret),
+            headers={"Authorization": f"Basic {basic}"},
             proxies=self.proxies,
             timeout=self.requests_timeout,
         )
