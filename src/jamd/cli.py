@@ -270,6 +270,8 @@ def _render(arguments: argparse.Namespace) -> int:
                 setattr(arguments, name, params.get(name))
         if arguments.seed is None:
             arguments.seed = record.seed
+        if params.get("genre") == arguments.genre:
+            arguments.model_version = params.get("model")  # the model it was played with
         extra_styles += [Path(path) for path in params.get("styles", [])]
     if arguments.genre is None:
         raise InputError("give --genre (or --song ID)")
@@ -413,7 +415,18 @@ def _stored_model(arguments: argparse.Namespace, genre: str) -> tuple[Any, str]:
             return None, "none (the config does not read, so no store is known)"
         if not path.is_file():
             return None, f"none (no store at {path}: the genre file alone)"
-    stats = _read_store(arguments, lambda store: store.latest_style(genre))
+    stats = None
+    version = getattr(arguments, "model_version", None)  # --song: the one it played with
+    if isinstance(version, int) and not isinstance(version, bool):
+        stats = _read_store(arguments, lambda store: store.style(genre, version))
+        if stats is None:
+            print(
+                f"jamd render: warning: the song played {genre} model v{version}, which the "
+                "store no longer holds: its latest plays",
+                file=sys.stderr,
+            )
+    if stats is None:
+        stats = _read_store(arguments, lambda store: store.latest_style(genre))
     if stats is None:
         return None, f"none (the store holds none for {genre}: the genre file alone)"
     try:

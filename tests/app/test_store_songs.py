@@ -211,9 +211,12 @@ def test_old_presets_and_learned_controls_are_imported_once(tmp_path: Path) -> N
     assert learned.is_file()
 
 
-async def _store_model(path: Path, model: dict[str, object]) -> None:
+async def _store_model(path: Path, model: dict[str, object]) -> int:
+    """The model stored as the next version, and a song row that played it (its id)."""
     async with await Store.open(path) as store:
-        await store.put_style("blues", model, 0, {})
+        stats = await store.put_style("blues", model, 0, {})
+        params = {"genre": "blues", "key": "E major", "tempo": 100.0, "duration": 20.0}
+        return await store.add_song({**params, "model": stats.version}, 5, 0.0, {})
 
 
 def test_render_plans_with_the_stored_model_of_the_genre(tmp_path: Path) -> None:
@@ -222,7 +225,7 @@ def test_render_plans_with_the_stored_model_of_the_genre(tmp_path: Path) -> None
     chain = Chain({"bVII7": {"bVII7": 1.0}})  # a blues no style file plays
     chords = {pool: {"major": chain, "minor": chain} for pool in builtin.chords}
     odd = replace(builtin, tempo=((77.0, 1.0),), keys=((2, Mode.MINOR, 1.0),), chords=chords)
-    asyncio.run(_store_model(database, odd.to_dict()))
+    played_v1 = asyncio.run(_store_model(database, odd.to_dict()))
 
     def render(*extra: str) -> str:
         midi = str(tmp_path / "blues.mid")
@@ -245,3 +248,8 @@ def test_render_plans_with_the_stored_model_of_the_genre(tmp_path: Path) -> None
     assert "style model: none (--no-model)" in alone
     assert "blues in E major, 92 BPM" in alone  # the genre file's own
     assert "C7" not in alone
+    asyncio.run(_store_model(database, builtin.to_dict()))  # v2: the latest
+    assert "style model: blues v2 (0 samples) from the store" in render()
+    again = render("--song", str(played_v1))  # the song row says which model it played
+    assert "style model: blues v1 (0 samples) from the store" in again
+    assert "D7" in again  # bVII7 in the song's E
