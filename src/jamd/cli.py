@@ -60,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--stems", type=Path, help="directory for one WAV per part, plus fx.wav")
     render.add_argument("--sample-rate", type=int, default=48000, help="Hz (default 48000)")
     render.add_argument(
+        "--no-model",
+        action="store_true",
+        help="plan from the genre file alone, not the style model the store (--db) holds",
+    )
+    render.add_argument(
         "--styles",
         type=Path,
         action="append",
@@ -265,9 +270,16 @@ def _render(arguments: argparse.Namespace) -> int:
                 setattr(arguments, name, params.get(name))
         if arguments.seed is None:
             arguments.seed = record.seed
+        if params.get("genre") == arguments.genre:
+            arguments.model_version = params.get("model")  # the model it was played with
         extra_styles += [Path(path) for path in params.get("styles", [])]
     if arguments.genre is None:
         raise InputError("give --genre (or --song ID)")
+    styles = StyleLibrary(extra_styles)
+    styles.get(arguments.genre)  # an unknown genre is the error, not the store
+    model, model_line = (None, "none (--no-model)")
+    if not arguments.no_model:
+        model, model_line = _stored_model(arguments, arguments.genre)
     request = RenderRequest(
         genre=arguments.genre,
         key=arguments.key,
@@ -279,8 +291,9 @@ def _render(arguments: argparse.Namespace) -> int:
         midi=arguments.midi,
         stems=arguments.stems,
         sample_rate=arguments.sample_rate,
+        model=model,
     )
-    result = render(request, styles=StyleLibrary(extra_styles))
+    result = render(request, styles=styles)
     plan = result.song.plan
     numerator, denominator = plan.meter
     music = plan.total_bars * plan.beats_per_bar * 60.0 / plan.tempo
@@ -295,6 +308,7 @@ def _render(arguments: argparse.Namespace) -> int:
         f"{part}={name}" for part, name in result.song.arrangement.patches.items()
     )
     print(f"instruments: {instruments}")
+    print(f"style model: {model_line}")
     speed = ""
     if result.report is not None:
         report = result.report
@@ -383,6 +397,48 @@ def _run(arguments: argparse.Namespace) -> int:
             engine=engine,
         )
     )
+
+
+def _stored_model(arguments: argparse.Namespace, genre: str) -> tuple[Any, str]:
+    """The genre's latest style model in the store ``--db`` (or the config's) names, and a line
+    saying which; none when the store is not there (unless named) or holds none for the genre,
+    or (a warning) when the stored one is broken."""
+    from jamd.app.config import database_path, read_settings  # noqa: PLC0415
+    from jamd.compose import StyleModel  # noqa: PLC0415
+
+    if arguments.db is None:
+        try:
+            path = database_path(read_settings(arguments.config))
+        except InputError:
+            if arguments.config is not None:
+                raise
+            return None, "none (the config does not read, so no store is known)"
+        if not path.is_file():
+            return None, f"none (no store at {path}: the genre file alone)"
+    stats = None
+    version = getattr(arguments, "model_version", None)  # --song: the one it played with
+    if isinstance(version, int) and not isinstance(version, bool):
+        stats = _read_store(arguments, lambda store: store.style(genre, version))
+        if stats is None:
+            print(
+                f"jamd render: warning: the song played {genre} model v{version}, which the "
+                "store no longer holds: its latest plays",
+                file=sys.stderr,
+            )
+    if stats is None:
+        stats = _read_store(arguments, lambda store: store.latest_style(genre))
+    if stats is None:
+        return None, f"none (the store holds none for {genre}: the genre file alone)"
+    try:
+        model = StyleModel.from_dict(stats.model).with_version(stats.version)
+    except InputError as error:
+        print(
+            f"jamd render: warning: the stored {genre} model v{stats.version} is broken, "
+            f"the genre file plays alone: {error}",
+            file=sys.stderr,
+        )
+        return None, f"none (the stored v{stats.version} is broken)"
+    return model, f"{genre} v{stats.version} ({stats.samples} samples) from the store"
 
 
 def _read_store(arguments: argparse.Namespace, read: Any) -> Any:

@@ -57,8 +57,8 @@ class Music(_Section):
     """Where the music starts; each can be changed live."""
 
     genre: str = "pop"
-    key: str | None = None  # None: the genre's usual key
-    tempo: Annotated[float, Field(ge=20, le=300)] | None = None  # None: the genre's own
+    key: str | None = None  # None: the genre's usual key (its style model's draw, if any)
+    tempo: Annotated[float, Field(ge=20, le=300)] | None = None  # None: likewise
     energy: Annotated[float, Field(ge=0, le=1)] = 0.5
     mood: Annotated[float, Field(ge=0, le=1)] = 0.5
     seed: Annotated[int, Field(ge=1)] | None = None  # None: a new one at every start

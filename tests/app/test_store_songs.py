@@ -6,13 +6,17 @@ imported once, and a store that cannot open leaves the music playing."""
 import asyncio
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from helpers import Client, click_settings, playing, until
 
 from jamd.app.daemon import Daemon, import_old_files
+from jamd.compose.model import Chain, StyleModel
 from jamd.store import Feedback, SongRecord, Store
+from jamd.styles.library import StyleLibrary
+from jamd.theory import Mode
 
 JAMD = str(Path(sys.executable).with_name("jamd"))
 
@@ -205,3 +209,47 @@ def test_old_presets_and_learned_controls_are_imported_once(tmp_path: Path) -> N
     assert learned_after == {"cc": []}
     assert (presets / "gig.toml").is_file()
     assert learned.is_file()
+
+
+async def _store_model(path: Path, model: dict[str, object]) -> int:
+    """The model stored as the next version, and a song row that played it (its id)."""
+    async with await Store.open(path) as store:
+        stats = await store.put_style("blues", model, 0, {})
+        params = {"genre": "blues", "key": "E major", "tempo": 100.0, "duration": 20.0}
+        return await store.add_song({**params, "model": stats.version}, 5, 0.0, {})
+
+
+def test_render_plans_with_the_stored_model_of_the_genre(tmp_path: Path) -> None:
+    database = tmp_path / "jamd.sqlite3"
+    builtin = StyleModel.builtin(StyleLibrary().get("blues"))
+    chain = Chain({"bVII7": {"bVII7": 1.0}})  # a blues no style file plays
+    chords = {pool: {"major": chain, "minor": chain} for pool in builtin.chords}
+    odd = replace(builtin, tempo=((77.0, 1.0),), keys=((2, Mode.MINOR, 1.0),), chords=chords)
+    played_v1 = asyncio.run(_store_model(database, odd.to_dict()))
+
+    def render(*extra: str) -> str:
+        midi = str(tmp_path / "blues.mid")
+        done = subprocess.run(
+            [JAMD, "render", "--genre", "blues", "--db", str(database), "--midi", midi, *extra],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    learned = render()
+    assert "style model: blues v1 (0 samples) from the store" in learned
+    assert "blues in D minor, 77 BPM" in learned  # no key or tempo asked: the model's draws
+    assert "C7" in learned  # bVII7 in D
+    asked = render("--key", "E", "--tempo", "100")
+    assert "blues in E major, 100 BPM" in asked
+    alone = render("--no-model")
+    assert "style model: none (--no-model)" in alone
+    assert "blues in E major, 92 BPM" in alone  # the genre file's own
+    assert "C7" not in alone
+    asyncio.run(_store_model(database, builtin.to_dict()))  # v2: the latest
+    assert "style model: blues v2 (0 samples) from the store" in render()
+    again = render("--song", str(played_v1))  # the song row says which model it played
+    assert "style model: blues v1 (0 samples) from the store" in again
+    assert "D7" in again  # bVII7 in the song's E

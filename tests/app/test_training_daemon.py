@@ -12,7 +12,7 @@ from jamd.app.daemon import Daemon
 from jamd.training.synthetic import write_library
 
 
-def _daemon(library: Path, database: Path) -> Daemon:
+def _daemon(library: Path, database: Path, **extra: object) -> Daemon:
     return Daemon(
         click_settings(
             None,
@@ -20,6 +20,7 @@ def _daemon(library: Path, database: Path) -> Daemon:
                 "training.midi.folders": [str(library)],
                 "training.sources": ["midi"],
                 "paths.database": str(database),
+                **extra,
             },
         )
     )
@@ -36,6 +37,10 @@ def test_the_daemon_refreshes_at_start_and_on_request(tmp_path: Path) -> None:
             assert trainer is not None
             await until(lambda: trainer.runs == 1, 120)  # the store was empty: stale
             assert set(daemon.models) == {"blues"}
+            conductor = daemon.conductor
+            assert conductor is not None
+            # the command loop hands each new model to the conductor
+            await until(lambda: conductor.model("blues") is daemon.models["blues"], 10)
             client = Client()
             try:
                 client.send(daemon, "/jamd/training/refresh", "blues")
@@ -57,12 +62,18 @@ def test_the_daemon_refreshes_at_start_and_on_request(tmp_path: Path) -> None:
     state = next(args for address, args in received if address == "/jamd/training/state")
     assert state[0] == 0  # idle again
 
-    async def second_start() -> tuple[int, int]:
-        async with playing(_daemon(library, database)) as daemon:
+    async def second_start() -> tuple[int, int, int | None]:
+        # playing blues, with no tempo or key of its own: the stored model's draws
+        settings = {"music.genre": "blues", "music.tempo": None}
+        async with playing(_daemon(library, database, **settings)) as daemon:
             assert daemon.trainer is not None
             model = daemon.models["blues"]  # read from the store before any refresh
-            return daemon.trainer.runs, model.version
+            song = daemon.conductor.song if daemon.conductor is not None else None
+            assert song is not None
+            playing_with = song.model.version if song.model is not None else None
+            return daemon.trainer.runs, model.version, playing_with
 
-    runs, version = asyncio.run(second_start())
+    runs, version, playing_with = asyncio.run(second_start())
     assert runs == 0  # the last refresh is fresh: none at start
     assert version == 2
+    assert playing_with == 2  # the first song was planned with the stored model

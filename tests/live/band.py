@@ -1,12 +1,13 @@
 """A band for tests: the conductor against the engine's recording twin; time moves only when
 a test moves it."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from jamd.compose.model import StyleModel
 from jamd.engine.notes import Note
 from jamd.engine.patches import PatchLibrary, default_patch_dirs
 from jamd.engine.twin import TwinEngine
@@ -72,12 +73,13 @@ def make_band() -> MakeBand:
         tempo: float = 120.0,
         key: str = "C",
         seed: int = 3,
+        models: Mapping[str, StyleModel] | None = None,
         **settings: object,
     ) -> Band:
         engine = TwinEngine(SR, lead=1024)
         live = LiveSettings(**{"song_seconds": 60.0, **settings})  # type: ignore[arg-type]
         session = Session(genre=genre, key=key, tempo=tempo, seed=seed)
-        conductor = Conductor(engine, styles, patches, session, live)
+        conductor = Conductor(engine, styles, patches, session, live, models=models)
         conductor.start(0)
         return Band(conductor, engine)
 

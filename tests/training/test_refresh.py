@@ -10,19 +10,17 @@ from pathlib import Path
 import pytest
 from midilib_files import write_broken
 
+from blues import blues_bars, twelve_bar_share
 from jamd.compose.model import StyleModel
-from jamd.compose.plan import SongParams, plan_song
 from jamd.errors import InputError
 from jamd.settings import MidiLibrary
 from jamd.store import Store
 from jamd.styles.library import StyleLibrary
-from jamd.theory import parse_key
 from jamd.training.midilib import MidiLibrarySource
 from jamd.training.refresh import Trainer, TrainingState, load_models
-from jamd.training.synthetic import BLUES_12_BAR, write_library
+from jamd.training.synthetic import write_library
 
 JAMD = Path(sys.executable).parent / "jamd"
-BLUES_NUMERALS = set(BLUES_12_BAR)
 
 
 @pytest.fixture(scope="module")
@@ -31,29 +29,6 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_library(folder, 16, random.Random(5), genres=("blues", "pop"))
     write_broken(folder / "Blues" / "broken")
     return folder
-
-
-def _blues_bars(model: StyleModel, seeds: range) -> list[list[str]]:
-    """The numerals of every verse and solo of songs planned with ``model``."""
-    style = StyleLibrary().get("blues")
-    numerals: list[list[str]] = []
-    for seed in seeds:
-        params = SongParams("blues", parse_key("E"), 100.0, 60.0, seed)
-        plan = plan_song(params, style, random.Random(seed), model)
-        numerals += [
-            [bar.numeral for bar in plan.chords[section.start_bar : section.end_bar]]
-            for section in plan.sections
-            if section.kind.value in ("verse", "solo")
-        ]
-    return numerals
-
-
-def _share(sections: list[list[str]]) -> float:
-    """How many bars play the 12-bar blues the library holds, bar for bar (its quick change
-    to IV7 in bar 2 included)."""
-    assert sections
-    bars = [n == BLUES_12_BAR[i % 12] for section in sections for i, n in enumerate(section)]
-    return sum(bars) / len(bars)
 
 
 async def _refresh(library: Path, database: Path) -> tuple[object, list[TrainingState], dict]:
@@ -96,10 +71,10 @@ def test_a_refresh_stores_samples_and_fits_models_that_steer_the_composer(
     # the learned blues model plays the 12-bar blues' chords in verses and solos
     learned = models["stored"]["blues"]
     seeds = range(1, 9)
-    learned_bars = _blues_bars(learned, seeds)
-    builtin_bars = _blues_bars(StyleModel.builtin(StyleLibrary().get("blues")), seeds)
-    assert _share(learned_bars) >= 0.8
-    assert _share(learned_bars) > _share(builtin_bars)
+    learned_bars = blues_bars(learned, seeds)
+    builtin_bars = blues_bars(StyleModel.builtin(StyleLibrary().get("blues")), seeds)
+    assert twelve_bar_share(learned_bars) >= 0.8
+    assert twelve_bar_share(learned_bars) > twelve_bar_share(builtin_bars)
 
 
 def test_a_second_refresh_makes_new_versions_without_duplicating_samples(

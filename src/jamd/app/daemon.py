@@ -34,6 +34,7 @@ from jamd.app.config import (
 from jamd.app.notify import Notifier
 from jamd.app.songs import SongLog, replay_commands
 from jamd.app.training import make_sources
+from jamd.compose import key_and_tempo
 from jamd.compose.model import StyleModel
 from jamd.engine.backends import AudioUnavailable
 from jamd.engine.clock import AudioClock
@@ -232,17 +233,29 @@ def osc_space(styles: StyleLibrary, patches: PatchLibrary) -> Space:
     )
 
 
-def first_session(settings: Settings, styles: StyleLibrary, seed: int) -> Session:
+def first_session(
+    settings: Settings, styles: StyleLibrary, seed: int, model: StyleModel | None = None
+) -> Session:
+    """Where the music starts: the config's, and where it leaves the key or tempo open, the
+    genre's style model's draws (else the genre's own)."""
     music = settings.music
     style = styles.get(music.genre)
     mixer = {part: _part_mix(settings, part) for part in PARTS}
+    seed = music.seed or seed
+    key, tempo = key_and_tempo(
+        style,
+        seed,
+        key=parse_key(music.key) if music.key else None,
+        tempo=music.tempo,
+        model=model,
+    )
     return Session(
         genre=music.genre,
-        key=parse_key(music.key or style.typical_keys[0]).name,
-        tempo=music.tempo if music.tempo is not None else style.tempo.default,
+        key=key.name,
+        tempo=tempo,
         energy=music.energy,
         mood=music.mood,
-        seed=music.seed or seed,
+        seed=seed,
         master_db=settings.mixer.master_db,
         mixer=mixer,
     )
@@ -301,6 +314,7 @@ class Daemon:
         self._learned: dict[str, Any] | None = None
         self.trainer: Trainer | None = None  # the training side task (training.enabled)
         self.models: dict[str, StyleModel] = {}  # the latest style model per genre
+        self._new_models: list[tuple[str, StyleModel]] = []  # for the conductor, in the loop
         self.songs: SongLog | None = None  # each song played, and likes and skips, in the store
         self.midi_out: MidiSender | None = None
         self.clock_out: ClockOut | None = None  # jamd's MIDI clock (midi.clock = send)
@@ -351,8 +365,15 @@ class Daemon:
             await import_old_files(settings, self.store)
         self._learned = await read_learned(settings, self.store)
         styles, patches = libraries(settings)
-        session = first_session(settings, styles, seed=_fresh_seed())
-        conductor = Conductor(process, styles, patches, session, live_settings(settings))
+        if settings.training.enabled and self.store is not None:
+            self.models = await load_models(self.store, styles)
+            if self.models:
+                log.info("training: stored models for %s", ", ".join(sorted(self.models)))
+        model = self.models.get(settings.music.genre)
+        session = first_session(settings, styles, seed=_fresh_seed(), model=model)
+        conductor = Conductor(
+            process, styles, patches, session, live_settings(settings), models=self.models
+        )
         first = conductor.first_patches()
         if process is None:
             self.engine = self._inline_engine(settings, first)
@@ -423,10 +444,8 @@ class Daemon:
         )
 
     async def _start_training(self, settings: Settings, store: Store, styles: Any) -> None:
-        """The side task: the models stored before, then refreshes on its schedule."""
-        self.models = await load_models(store, styles)
-        if self.models:
-            log.info("training: stored models for %s", ", ".join(sorted(self.models)))
+        """The side task: refreshes on its schedule (the models stored before are read at
+        start, before the first song is planned)."""
         try:
             sources = make_sources(settings, styles.names())
         except InputError as error:
@@ -448,8 +467,22 @@ class Daemon:
         await trainer.start()
 
     def _new_model(self, genre: str, model: StyleModel) -> None:
-        """A genre's new style model from the side task, kept for the composer."""
+        """A genre's new style model from the side task (on the loop's thread): kept, and
+        handed to the conductor by the command loop, its one owner, like a command."""
         self.models[genre] = model
+        self._new_models.append((genre, model))
+        self.bus.wake()
+
+    def _hand_over_models(self, conductor: Conductor, position: int) -> None:
+        models, self._new_models = self._new_models, []
+        for genre, model in models:
+            try:
+                outcome = conductor.set_model(genre, model, position)
+            except CommandError as error:
+                self.errors += 1
+                log.error("style model for %s v%d not taken: %s", genre, model.version, error)
+                continue
+            log.debug("style model for %s: %s", genre, outcome.detail)
 
     def _follow_clock(self, settings: Settings, conductor: Conductor) -> ClockFollow:
         engine = self.engine
@@ -554,6 +587,8 @@ class Daemon:
             position = engine.position()
             for command, future in self.bus.take():
                 self._apply(conductor, command, future, position)
+            if self._new_models:
+                self._hand_over_models(conductor, position)
             if self._reload_wanted:
                 self._reload_wanted = False
                 self._reload()

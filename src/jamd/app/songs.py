@@ -102,6 +102,8 @@ class SongLog:
             "patches": {part.value: name for part, name in song.arrangement.patches.items()},
             "styles": list(self.styles),
         }
+        if song.model is not None and song.model.version:
+            params["model"] = song.model.version  # the stored style model it started with
         paths = {
             name: str(path)
             for name, path in (("master", self.recording.master), ("stems", self.recording.stems))

@@ -14,6 +14,7 @@ from jamd.compose.plan import (
     SectionSummary,
     SongParams,
     SongPlan,
+    key_and_tempo,
     plan_song,
 )
 from jamd.compose.song import BarState, Song, compose_bar, compose_song
@@ -41,5 +42,6 @@ __all__ = [
     "compose_bar",
     "compose_song",
     "count_in",
+    "key_and_tempo",
     "plan_song",
 ]

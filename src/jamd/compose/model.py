@@ -511,7 +511,7 @@ class _Reader:
             if not (isinstance(tonic, int) and not isinstance(tonic, bool) and 0 <= tonic < 12):
                 self.fail(where + "[0]", f"must be a pitch class 0..11, got {tonic!r}")
                 continue
-            if mode not in {m.value for m in Mode}:
+            if not isinstance(mode, str) or mode not in {m.value for m in Mode}:
                 self.fail(where + "[1]", f"must be one of {modes}, got {mode!r}")
                 continue
             checked = self.weight(weight, where + "[2]")
@@ -556,9 +556,10 @@ class _Reader:
         if table and not general:
             self.fail(where + ".general", "needs at least one transition")
         positional: dict[int, tuple[Counts, ...]] = {}
-        for text, positions in self.mapping(table.get("positional", {}), where).items():
+        lengths = self.mapping(table.get("positional", {}), where + ".positional")
+        for text, positions in lengths.items():
             inner = f"{where}.positional.{text}"
-            if not text.isdigit() or not 1 <= int(text) <= 64:
+            if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 64:
                 self.fail(inner, "a phrase length must be 1..64 bars")
                 continue
             rows = self.items(positions, inner)

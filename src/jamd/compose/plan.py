@@ -5,7 +5,8 @@ start, how intense each is, what chord each bar holds. Chords change only on bar
 
 A style model (``jamd.compose.model``), when given, steers three things: the progressions
 (drawn from its chains), each section's energy (moved by its ``energy_shift``) and each
-section's groove (its drum weights). Without one the plan is the style file's alone.
+section's groove (its drum weights). Without one the plan is the style file's alone. The key
+and tempo a user left open are the model's draws too (``key_and_tempo``).
 """
 
 import bisect
@@ -22,7 +23,7 @@ from jamd.compose.harmony import (
 from jamd.compose.model import StyleModel
 from jamd.errors import InputError
 from jamd.styles.model import SectionKind, Style
-from jamd.theory import Chord, Key, parse_roman
+from jamd.theory import Chord, Key, parse_key, parse_roman
 
 TEMPO_RANGE = (20.0, 300.0)
 MAX_DURATION = 3600.0
@@ -161,6 +162,25 @@ def total_bars_for(duration: float, tempo: float, beats_per_bar: int) -> int:
     bar_seconds = beats_per_bar * 60.0 / tempo
     ring_out = min(RING_OUT_SECONDS, bar_seconds)
     return max(1, math.floor((duration - ring_out) / bar_seconds + 1e-9))
+
+
+def key_and_tempo(
+    style: Style,
+    seed: int,
+    *,
+    key: Key | None = None,
+    tempo: float | None = None,
+    model: StyleModel | None = None,
+) -> tuple[Key, float]:
+    """A song's key and tempo: the user's where given; where not, the model's draws, else the
+    style file's defaults. The draws come from a generator of the seed's own, so the plan's
+    (``plan_song``'s ``rng``) stay the same whether or not they were made."""
+    rng = random.Random(f"{seed}:key and tempo")
+    if key is None:
+        key = model.draw_key(rng) if model is not None else parse_key(style.typical_keys[0])
+    if tempo is None:
+        tempo = model.draw_tempo(rng) if model is not None else float(style.tempo.default)
+    return key, tempo
 
 
 def plan_song(

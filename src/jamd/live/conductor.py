@@ -10,6 +10,10 @@ so what was already sent never plays out of time.
 Songs follow each other: when a song's form ends (the final bar is its ending), a count-in
 leads into a new song with a new seed, in the genre and key the session asks for.
 
+Each genre may have a style model (``set_model``; what training learned, an immutable
+snapshot): songs are planned with their genre's, and a song playing takes a new one at its
+next section, planned again from there the way a new key or energy plans it again.
+
 Planning is pure composition (``jamd.compose``) plus bookkeeping here: the planned bars, each
 with the cursor it was planned from, so the future can be rolled back to any planned bar.
 """
@@ -31,9 +35,11 @@ from jamd.compose import (
     SectionKind,
     SongParams,
     SongPlan,
+    StyleModel,
     arrange,
     compose_bar,
     count_in,
+    key_and_tempo,
     plan_song,
 )
 from jamd.compose.plan import TEMPO_RANGE, BarChord, Section
@@ -108,6 +114,7 @@ class LiveSong:
     patches: Mapping[str, Patch]  # per lane, for the whole song
     new_tempo: float | None = None  # a genre's own tempo, taken on the song's first bar
     section_patches: Mapping[str, Patch] = field(default_factory=dict)  # by name
+    model: StyleModel | None = None  # the style model it was planned with (None: the file's)
 
     @property
     def genre(self) -> str:
@@ -225,6 +232,8 @@ class Conductor:
         patches: PatchLibrary,
         session: Session,
         settings: LiveSettings = LiveSettings(),
+        *,
+        models: Mapping[str, StyleModel] | None = None,
     ) -> None:
         self.engine = engine
         self.styles = styles
@@ -250,6 +259,9 @@ class Conductor:
         # for a boundary set these when they land
         self._genre = session.genre
         self._key = parse_key(session.key)
+        # each genre's style model (none: its style file alone); songs planned from now on
+        # take it, a song playing takes it at its next section (``set_model``)
+        self._models: dict[str, StyleModel] = dict(models or {})
 
     # -- start, tick --------------------------------------------------------------------------
 
@@ -655,6 +667,42 @@ class Conductor:
         log.info("reload: %s", outcome.detail)
         self._publish()
 
+    # -- style models -------------------------------------------------------------------------
+
+    def model(self, genre: str) -> StyleModel | None:
+        """The style model songs of ``genre`` are planned with now (None: the style file's)."""
+        return self._models.get(genre)
+
+    def set_model(self, genre: str, model: StyleModel, position: int) -> Outcome:
+        """A genre's new style model (from the training side task; the daemon's loop hands it
+        over like a command). Songs planned from now on take it; a song of the genre that plays
+        takes it at its next section: the sections from there are planned again with it (their
+        chords, energy and grooves), the section playing goes on as it was."""
+        self._check_genre(genre)
+        self._models[genre] = model
+        self._position = position
+        description = f"style model for {genre} v{model.version}"
+
+        def change(cursor: Cursor) -> Cursor:
+            return self._remodelled(cursor, genre, model)
+
+        if not self.playing:
+            # the song the music starts (or continues) with, if it is of the genre
+            waiting = self._resume or (self._start_cursor() if self._song else None)
+            if waiting is not None and waiting.song.genre == genre:
+                self._resume = change(waiting)
+                self._song = self._resume.song
+            self._publish()
+            return Outcome(None, position, detail=f"{description} when the music starts")
+        self._plan_ahead(position)
+        if self._planning_song().genre != genre:
+            log.info("%s in use from the next %s song", description, genre)
+            self._publish()
+            return Outcome(None, position, detail=f"{description} from the next {genre} song")
+        outcome = self._at_boundary(None, Boundary.SECTION, change, description, position)
+        self._publish()
+        return outcome
+
     def _repatched(self, song: LiveSong, part: str, name: str | None) -> LiveSong:
         """``song`` with ``part`` on patch ``name`` (``None``: the one the genre chose)."""
         if name is not None:
@@ -876,6 +924,7 @@ class Conductor:
 
     def _new_song(self, genre: str, seed: int) -> LiveSong:
         style = self.styles.get(genre)
+        model = self._models.get(genre)
         session = self.session
         tempo = session.tempo
         new_tempo = None
@@ -884,7 +933,8 @@ class Conductor:
             and genre != self._current_genre()
             and not self.settings.tempo_follows
         ):
-            tempo = new_tempo = style.tempo.default  # a genre outside its range takes its own
+            # a genre outside its range takes its own (its model's draw, if it has one)
+            tempo = new_tempo = key_and_tempo(style, seed, key=self._key, model=model)[1]
         params = SongParams(
             genre=genre,
             key=self._key,
@@ -893,11 +943,13 @@ class Conductor:
             seed=seed,
             energy=session.energy,
         )
-        plan = plan_song(params, style, random.Random(seed))
+        plan = plan_song(params, style, random.Random(seed), model)
         held = {Part(part): mix.patch for part, mix in session.mixer.items() if mix.patch}
         arrangement = arrange(plan, style, seed, patches=held, held=held)
         self._songs_started += 1
-        song = LiveSong(self._songs_started, seed, style, plan, arrangement, {}, new_tempo)
+        song = LiveSong(
+            self._songs_started, seed, style, plan, arrangement, {}, new_tempo, model=model
+        )
         return self._with_patches(song)
 
     def _held(self) -> set[Part]:
@@ -938,15 +990,19 @@ class Conductor:
         kits = [self._patch(choice.patch) for choice in style.instruments.drums]
         self.engine.prepare(kit for kit in kits if kit is not None)
 
-    def _rekeyed(self, cursor: Cursor, key: Key) -> Cursor:
-        self._key = key
-        song = cursor.song
-        params = replace(song.plan.params, key=key)
-        plan = plan_song(params, song.style, random.Random(song.seed))
+    def _replanned(self, song: LiveSong, params: SongParams, model: StyleModel | None) -> LiveSong:
+        """``song`` planned again (same seed, same form, the same instruments) from
+        ``params`` and ``model``: a change of key, energy or style model from a boundary on."""
+        plan = plan_song(params, song.style, random.Random(song.seed), model)
         arrangement = arrange(
             plan, song.style, song.seed, patches=song.arrangement.patches, held=self._held()
         )
-        new = self._with_patches(replace(song, plan=plan, arrangement=arrangement))
+        return self._with_patches(replace(song, plan=plan, arrangement=arrangement, model=model))
+
+    def _rekeyed(self, cursor: Cursor, key: Key) -> Cursor:
+        self._key = key
+        song = cursor.song
+        new = self._replanned(song, replace(song.plan.params, key=key), song.model)
         hold = cursor.hold
         if self.session.chord_hold is not None:
             hold = parse_held_chord(self.session.chord_hold, key)
@@ -954,13 +1010,26 @@ class Conductor:
 
     def _re_energised(self, cursor: Cursor, energy: float) -> Cursor:
         song = cursor.song
-        params = replace(song.plan.params, energy=energy)
-        plan = plan_song(params, song.style, random.Random(song.seed))
-        arrangement = arrange(
-            plan, song.style, song.seed, patches=song.arrangement.patches, held=self._held()
-        )
-        new = self._with_patches(replace(song, plan=plan, arrangement=arrangement))
+        new = self._replanned(song, replace(song.plan.params, energy=energy), song.model)
         return replace(cursor, song=new)
+
+    def _remodelled(self, cursor: Cursor, genre: str, model: StyleModel) -> Cursor:
+        """The cursor's song planned again with ``model`` from here, if it is of ``genre``."""
+        song = cursor.song
+        if song.genre != genre or song.model is model or self._models.get(genre) is not model:
+            return cursor  # another genre's song, or it has it, or a newer model came since
+        where = "the top" if cursor.bar <= 0 else f"bar {cursor.bar + 1}"
+        label = song.plan.section_at(max(cursor.bar, 0)).label
+        log.info(
+            "style model for %s v%d in use from %s (%s) of song %d",
+            genre,
+            model.version,
+            where,
+            label,
+            song.number,
+        )
+        new = self._replanned(song, song.plan.params, model)
+        return replace(cursor, song=new, state=replace(cursor.state, melody=None))
 
     def _next_section(self, cursor: Cursor) -> Cursor:
         plan = cursor.song.plan

@@ -12,7 +12,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from jamd.compose import NoteEvent, Part, Song, SongParams, SongPlan, compose_song, plan_song
+from jamd.compose import (
+    NoteEvent,
+    Part,
+    Song,
+    SongParams,
+    SongPlan,
+    StyleModel,
+    compose_song,
+    key_and_tempo,
+    plan_song,
+)
 from jamd.engine.notes import Note, PatchChange
 from jamd.engine.offline import RenderReport, render_to_wav
 from jamd.engine.patches import DrumKitPatch, Patch, PatchLibrary, default_patch_dirs
@@ -27,7 +37,9 @@ DELAY_BEATS = 0.75  # a dotted-eighth echo, the classic tempo-synced delay
 
 @dataclass(frozen=True, slots=True)
 class RenderRequest:
-    """What to render: a genre, the song's parameters (None: the genre's default) and outputs."""
+    """What to render: a genre, the song's parameters and outputs; ``model``, the genre's style
+    model to plan with (None: the genre file alone). A key or tempo of None is the model's
+    draw (the genre's default, without one)."""
 
     genre: str
     key: str | None
@@ -39,6 +51,7 @@ class RenderRequest:
     midi: Path | None
     stems: Path | None
     sample_rate: int = 48000
+    model: StyleModel | None = None
 
     def __post_init__(self) -> None:
         # tempo, duration and energy are checked by SongParams, which states their ranges
@@ -47,6 +60,8 @@ class RenderRequest:
             raise InputError(f"sample rate must be one of {rates}, got {self.sample_rate}")
         if self.out is None and self.midi is None and self.stems is None:
             raise InputError("nothing to write: give --out, --midi or --stems")
+        if self.model is not None and self.model.genre != self.genre:
+            raise InputError(f"a {self.model.genre} style model cannot plan {self.genre}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +83,13 @@ def render(
     styles = styles or StyleLibrary()
     patches = patches or PatchLibrary(default_patch_dirs())
     style = styles.get(request.genre)
-    key = parse_key(request.key or style.typical_keys[0])
-    tempo = request.tempo if request.tempo is not None else style.tempo.default
+    key, tempo = key_and_tempo(
+        style,
+        request.seed,
+        key=parse_key(request.key) if request.key else None,
+        tempo=request.tempo,
+        model=request.model,
+    )
     params = SongParams(
         genre=request.genre,
         key=key,
@@ -79,7 +99,7 @@ def render(
         energy=request.energy,
     )
     _check_writable(request)
-    plan = plan_song(params, style, random.Random(request.seed))
+    plan = plan_song(params, style, random.Random(request.seed), request.model)
     song = compose_song(plan, style, request.seed)
     first = song.arrangement.patches_in(0)  # the first section may play patches of its own
     loaded = {part.value: patches.load(name) for part, name in first.items()}

@@ -423,6 +423,15 @@ class Store:
         )
         return _style(rows[0]) if rows else None
 
+    async def style(self, genre: str, version: int) -> StyleStats | None:
+        """One stored version of a genre's model."""
+        rows = await self._read(
+            f"reading the {genre} style model v{version}",
+            f"{_STYLE_COLUMNS} WHERE genre = ? AND version = ?",
+            (genre, version),
+        )
+        return _style(rows[0]) if rows else None
+
     async def latest_styles(self) -> dict[str, StyleStats]:
         """Every genre's newest model."""
         rows = await self._read(
