@@ -6,8 +6,9 @@ import asyncio
 import random
 from pathlib import Path
 
-from helpers import Client, click_settings, playing, until
+from helpers import Client, click_overrides, click_settings, playing, until
 
+from jamd.app.config import read_settings
 from jamd.app.daemon import Daemon
 from jamd.training.synthetic import write_library
 
@@ -77,3 +78,45 @@ def test_the_daemon_refreshes_at_start_and_on_request(tmp_path: Path) -> None:
     assert runs == 0  # the last refresh is fresh: none at start
     assert version == 2
     assert playing_with == 2  # the first song was planned with the stored model
+
+
+def test_sighup_restarts_the_side_task_with_the_new_training_settings(tmp_path: Path) -> None:
+    blues, jazz = tmp_path / "blues", tmp_path / "jazz"
+    write_library(blues, 3, random.Random(3), genres=("blues",))
+    write_library(jazz, 3, random.Random(4), genres=("jazz",))
+    config = tmp_path / "jamd.toml"
+    overrides = click_overrides(
+        None, **{"training.sources": ["midi"], "paths.database": str(tmp_path / "j.sqlite3")}
+    )
+
+    def configure(text: str) -> None:
+        config.write_text(text, encoding="utf-8")
+
+    configure(f'[training.midi]\nfolders = ["{blues}"]\n')
+
+    async def perform() -> tuple[set[str], set[str], bool]:
+        daemon = Daemon(read_settings(config, overrides), config=config, overrides=overrides)
+        async with playing(daemon):
+            first = daemon.trainer
+            assert first is not None
+            await until(lambda: first.runs == 1, 120)
+            learned_first = set(daemon.models)
+            # a new library folder: the side task starts again with it (its last refresh is
+            # fresh, so it waits for a request)
+            configure(f'[training.midi]\nfolders = ["{jazz}"]\n')
+            daemon.request_reload()
+            await until(lambda: daemon.trainer is not None and daemon.trainer is not first, 30)
+            second = daemon.trainer
+            assert second is not None
+            assert second.request()
+            await until(lambda: second.runs == 1, 120)
+            learned_second = set(daemon.models)
+            configure("[training]\nenabled = false\n")
+            daemon.request_reload()
+            await until(lambda: daemon.trainer is None, 30)
+            return learned_first, learned_second, daemon.trainer is None
+
+    learned_first, learned_second, off = asyncio.run(perform())
+    assert learned_first == {"blues"}
+    assert learned_second == {"blues", "jazz"}  # the jazz folder's model joins the stored ones
+    assert off

@@ -6,8 +6,9 @@ once audio runs, and stops them in reverse in ``finally``. One task, the command
 session: it takes commands off the bus, ticks the conductor every 5 ms, pings the watchdog.
 
 Signals: SIGTERM and SIGINT fade out (0.4 s), close everything and exit 0; SIGHUP reloads the
-config and the patches without a gap in the audio. A config that does not validate is refused
-with all its errors and the old one keeps playing.
+config and the patches without a gap in the audio (a changed ``[training]`` restarts the side
+task with it). A config that does not validate is refused with all its errors and the old one
+keeps playing.
 """
 
 import asyncio
@@ -313,6 +314,7 @@ class Daemon:
         self.store: Store | None = None  # None: it could not open (logged); music plays on
         self._learned: dict[str, Any] | None = None
         self.trainer: Trainer | None = None  # the training side task (training.enabled)
+        self._retraining: asyncio.Task[None] | None = None  # SIGHUP: the side task restarting
         self.models: dict[str, StyleModel] = {}  # the latest style model per genre
         self._new_models: list[tuple[str, StyleModel]] = []  # for the conductor, in the loop
         self.songs: SongLog | None = None  # each song played, and likes and skips, in the store
@@ -466,6 +468,25 @@ class Daemon:
         self.trainer = trainer
         await trainer.start()
 
+    async def _restart_training(
+        self, settings: Settings, styles: Any, before: "asyncio.Task[None] | None"
+    ) -> None:
+        """SIGHUP with ``[training]`` changed: the side task starts again with the new
+        settings (a refresh in flight stops; what it stored stays), or stops for good."""
+        if before is not None:
+            await asyncio.wait([before])  # one SIGHUP after another: in order
+        trainer, self.trainer = self.trainer, None
+        if self.osc is not None:
+            self.osc.training = None
+        if trainer is not None:
+            await trainer.close()
+        if settings.training.enabled and self.store is not None:
+            await self._start_training(settings, self.store, styles)
+        log.info(
+            "reload: [training] changed: the side task %s",
+            "runs with the new settings" if self.trainer is not None else "is off",
+        )
+
     def _new_model(self, genre: str, model: StyleModel) -> None:
         """A genre's new style model from the side task (on the loop's thread): kept, and
         handed to the conductor by the command loop, its one owner, like a command."""
@@ -557,6 +578,8 @@ class Daemon:
                 engine.close()
             else:
                 await engine.close()
+        if self._retraining is not None:
+            await asyncio.wait([self._retraining])  # a SIGHUP's restart ends before the close
         trainer, self.trainer = self.trainer, None
         if trainer is not None:
             await trainer.close()  # a refresh in flight stops; what it finished is stored
@@ -690,6 +713,10 @@ class Daemon:
                 log.warning("[%s] changed: it takes effect when jamd restarts", section)
         if old.midi.model_copy(update={"map": None}) != new.midi.model_copy(update={"map": None}):
             log.warning("[midi] ports or API changed: that takes effect when jamd restarts")
+        if old.training != new.training and self.store is not None:
+            self._retraining = asyncio.create_task(
+                self._restart_training(new, styles, self._retraining), name="jamd retraining"
+            )
         conductor.settings = live_settings(new)
         conductor.reload(styles, patches, self.engine.position())
         space = osc_space(styles, patches)
