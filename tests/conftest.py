@@ -1,8 +1,11 @@
 """Suite-wide rules and real components.
 
 - A skipped test fails the run (CI must run every test).
-- ``jack_server``: a private JACK server (``jackd --no-realtime -d dummy``, 48 kHz, 256 frames)
-  under a name of its own, started once for the run and stopped at its end. Missing ``jackd``
+- ``jack_server``: a private JACK server (``jackd -d dummy``, 48 kHz, 256 frames) under a name
+  of its own, started once for the run and stopped at its end. It runs realtime, as JACK does
+  on a studio machine, where this machine allows it (root, or an rtprio limit): on a shared
+  machine a non-realtime JACK's threads queue behind everything else, and its xruns say more
+  about the neighbours than about jamd. ``jack_realtime`` says which it is. Missing ``jackd``
   is a failure, not a skip: ``make test`` installs jackd2 when run as root. ``on_jack``
   points the test's own JACK clients (python-rtmidi, JACK-Client) and the daemon's at it.
 - Every ``jamd run`` the suite starts listens for OSC on a free port (``JAMD_OSC__PORT=0``),
@@ -54,7 +57,17 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 
 @pytest.fixture(scope="session")
-def jack_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def jack_realtime() -> bool:
+    """Whether ``jack_server`` runs realtime: whether a process started here may take
+    SCHED_FIFO, as ``jackd --realtime`` does for its threads and its clients'."""
+    chrt = shutil.which("chrt")
+    return (
+        chrt is not None and subprocess.run([chrt, "-f", "10", "true"], check=False).returncode == 0
+    )
+
+
+@pytest.fixture(scope="session")
+def jack_server(tmp_path_factory: pytest.TempPathFactory, jack_realtime: bool) -> Iterator[str]:
     """The name of a running private JACK server with the dummy driver."""
     jackd = shutil.which("jackd")
     if jackd is None:
@@ -63,10 +76,11 @@ def jack_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )
     name = f"jamd-test-{os.getpid()}"
     log = tmp_path_factory.mktemp("jackd") / "jackd.log"
+    mode = "--realtime" if jack_realtime else "--no-realtime"
     with log.open("wb") as output:
         server = subprocess.Popen(
             [
-                jackd, "--no-realtime", "-n", name, "-d", "dummy",
+                jackd, mode, "-n", name, "-d", "dummy",
                 "-r", str(JACK_RATE), "-p", str(JACK_PERIOD),
             ],
             stdout=output,

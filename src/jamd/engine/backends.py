@@ -197,6 +197,7 @@ class JackBackend:
         self._monitor.activate()
         self.sample_rate = int(self._monitor.samplerate)
         self.buffer_size = int(self._monitor.blocksize)
+        self.realtime = bool(self._monitor.realtime)  # jackd -R: its clients' threads FIFO
         for asked, actual, what in (
             (spec.sample_rate, self.sample_rate, "sample_rate"),
             (spec.buffer_size, self.buffer_size, "buffer_size"),

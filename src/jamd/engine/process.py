@@ -298,6 +298,36 @@ def raise_priority() -> None:
         log.debug("the engine keeps its priority (nice %d not allowed: %s)", ENGINE_NICE, error)
 
 
+ENGINE_FIFO_PRIORITY = 1
+"""With JACK realtime, the engine's own threads run SCHED_FIFO at this priority: under the
+audio thread libjack made (JACK's priority less 5), over all ordinary work."""
+
+
+def follow_jack_realtime() -> int:
+    """Put the engine's ordinary threads (the writer, the warmer, the recorder, the worker
+    pool's) on SCHED_FIFO under JACK's audio thread; how many moved.
+
+    pyo's callback needs the GIL, so any of them holding it is on the audio's critical path.
+    At ordinary priority, even nice -10, Linux's EEVDF scheduler (6.6 on) lets a busy
+    neighbour run out its slice first: measured with ``perf sched`` under
+    tests/app/test_patch_swaps.py, a GIL holder of the engine waited 4.8 ms for a CPU held by
+    a nice-0 process while the audio thread waited for the GIL, an xrun. Children and threads
+    started later do not inherit it (SCHED_RESET_ON_FORK): the sound worker stays below."""
+    param = os.sched_param(ENGINE_FIFO_PRIORITY)
+    moved = 0
+    for entry in os.listdir("/proc/self/task"):
+        tid = int(entry)
+        try:
+            if os.sched_getscheduler(tid) & ~os.SCHED_RESET_ON_FORK != os.SCHED_OTHER:
+                continue  # JACK's audio thread: realtime already, higher
+            os.sched_setscheduler(tid, os.SCHED_FIFO | os.SCHED_RESET_ON_FORK, param)
+        except (OSError, ProcessLookupError) as error:
+            log.info("the engine's threads stay at ordinary priority (%s)", error)
+            break
+        moved += 1
+    return moved
+
+
 def _publish(shared: Any, engine: Any, position: int) -> None:
     stats = engine.stats()
     shared[0] += 1
@@ -339,6 +369,10 @@ def main(argv: Sequence[str]) -> int:
         conn.send(("failed", str(error)))
         return 1
     backend = engine.backend
+    if getattr(backend, "realtime", False):
+        log.debug(
+            "engine threads on SCHED_FIFO %d: %d", ENGINE_FIFO_PRIORITY, follow_jack_realtime()
+        )
     info = EngineInfo(
         backend.sample_rate, backend.buffer_size, engine.lead, backend.name, backend.describe()
     )
