@@ -143,17 +143,16 @@ def describe(handle: asyncio.Handle) -> str:
     owner = getattr(callback, "__self__", None)
     if isinstance(owner, asyncio.Task):
         coroutine: Any = owner.get_coro()
-        where = ""
+        chain: list[str] = []
         while coroutine is not None:
             frame = getattr(coroutine, "cr_frame", None) or getattr(coroutine, "gi_frame", None)
             if frame is not None:
-                where = (
-                    f"{Path(frame.f_code.co_filename).name}:{frame.f_lineno} {frame.f_code.co_name}"
-                )
+                code = frame.f_code
+                chain.append(f"{Path(code.co_filename).name}:{frame.f_lineno} {code.co_name}")
             coroutine = getattr(coroutine, "cr_await", None) or getattr(
                 coroutine, "gi_yieldfrom", None
             )
-        state = f", now at {where}" if where else " (finished)"
+        state = f", now at {' > '.join(chain[-3:])}" if chain else " (finished)"
         return f"task {owner.get_name()!r} step{state}"
     name = getattr(callback, "__qualname__", None) or repr(callback)
     module = getattr(callback, "__module__", "") or ""

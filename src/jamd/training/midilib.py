@@ -122,7 +122,6 @@ class MidiLibrarySource:
         self.timings = []
         if progress is not None:
             progress(0, len(files))
-        loop = asyncio.get_running_loop()
         chunks = [files[at : at + self._chunk] for at in range(0, len(files), self._chunk)]
         pending: set[asyncio.Future[list[tuple[str, Any, float]]]] = set()
         sizes: dict[asyncio.Future[list[tuple[str, Any, float]]], int] = {}
@@ -133,7 +132,11 @@ class MidiLibrarySource:
             while next_chunk < len(chunks) or pending:
                 while next_chunk < len(chunks) and len(pending) < 2 * self._workers:
                     paths = [path for path, _ in chunks[next_chunk]]
-                    future = loop.run_in_executor(self._executor(), analyse_files, paths)
+                    # from a thread: a submit may spawn a worker process, ~10 ms
+                    submitted = await asyncio.to_thread(
+                        self._executor().submit, analyse_files, paths
+                    )
+                    future = asyncio.wrap_future(submitted)
                     sizes[future] = len(paths)
                     pending.add(future)
                     next_chunk += 1
