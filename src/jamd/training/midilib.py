@@ -21,7 +21,7 @@ import time
 import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 SUFFIXES = (".mid", ".midi")
 CHUNK = 32  # files per task handed to a worker
+WORKER_NICENESS = 10  # how much lower the workers' CPU priority is than the daemon's
 NO_GENRE = "no genre"
 UNREADABLE_FOLDER = "unreadable folder"
 WORKER_FAILED = "worker failed"
@@ -133,9 +134,7 @@ class MidiLibrarySource:
                 while next_chunk < len(chunks) and len(pending) < 2 * self._workers:
                     paths = [path for path, _ in chunks[next_chunk]]
                     # from a thread: a submit may spawn a worker process, ~10 ms
-                    submitted = await asyncio.to_thread(
-                        self._executor().submit, analyse_files, paths
-                    )
+                    submitted = await asyncio.to_thread(self._submit, paths)
                     future = asyncio.wrap_future(submitted)
                     sizes[future] = len(paths)
                     pending.add(future)
@@ -156,13 +155,20 @@ class MidiLibrarySource:
         if pool is not None:
             await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
 
+    def _submit(self, paths: list[str]) -> "Future[list[tuple[str, Any, float]]]":
+        """In a thread: a chunk of files handed to the pool (started on first use)."""
+        return self._executor().submit(analyse_files, paths)
+
     def _executor(self) -> Executor:
         """The pool, started on first use. Spawned, not forked: the daemon's process has
         threads (aiosqlite, MIDI) a fork would copy mid-lock, and a forkserver would outlive
         ``close()``."""
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                max_workers=self._workers, mp_context=multiprocessing.get_context("spawn")
+                max_workers=self._workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=os.nice,  # the live side wins the CPU on a machine of few cores
+                initargs=(WORKER_NICENESS,),
             )
         return self._pool
 

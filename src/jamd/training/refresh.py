@@ -19,10 +19,11 @@ each batch of samples is one transaction, and a model is stored only once fitted
 import asyncio
 import logging
 import multiprocessing
+import os
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -41,6 +42,9 @@ BATCH = 25
 """Samples per store transaction: small enough that encoding one batch stays under a
 millisecond of the loop's time, large enough that a library of thousands is not thousands of
 commits."""
+
+WORKER_NICENESS = 10
+"""How much lower the worker processes' CPU priority is than the daemon's (``os.nice``)."""
 
 PROGRESS_EVERY = 0.25
 """Seconds between progress reports to the listeners (the status line, OSC subscribers)."""
@@ -78,8 +82,14 @@ class RefreshResult:
 
 
 def _spawn_pool(workers: int) -> Executor:
-    # spawn, not fork: the daemon has threads (SQLite's, the engine's pipe) a fork would copy
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    # spawn, not fork: the daemon has threads (SQLite's, the engine's pipe) a fork would copy;
+    # niced, so that on a machine of few cores the live side wins the CPU
+    return ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=os.nice,
+        initargs=(WORKER_NICENESS,),
+    )
 
 
 class Trainer:
@@ -290,13 +300,9 @@ class Trainer:
         samples = await self.store.samples(genre)
         if not samples:
             return None, 0
-        if self._executor is None:
-            self._executor = _spawn_pool(1)
         style = await asyncio.to_thread(self.styles.get, genre)  # read and checked the first time
         # submitted from a thread: the first submit spawns the worker process, ~10 ms
-        submitted = await asyncio.to_thread(
-            self._executor.submit, _fit_to_dict, genre, samples, style
-        )
+        submitted = await asyncio.to_thread(self._submit, _fit_to_dict, genre, samples, style)
         model = await asyncio.wrap_future(submitted)
         counts = Counter(sample.source for sample in samples)
         stats = await self.store.put_style(genre, model, len(samples), dict(counts))
@@ -312,6 +318,12 @@ class Trainer:
         if self.on_model is not None:
             self.on_model(genre, snapshot)
         return stats.version, len(samples)
+
+    def _submit(self, work: Callable[..., Any], *arguments: Any) -> "Future[Any]":
+        """In a thread: ``work`` handed to the worker pool (started on first use)."""
+        if self._executor is None:
+            self._executor = _spawn_pool(1)
+        return self._executor.submit(work, *arguments)
 
     # -- state --------------------------------------------------------------------------------
 
