@@ -94,6 +94,7 @@ class CallbackTimer:
         self.phase: str | None = None  # None: not recording
         self.durations: dict[str, list[float]] = {}
         self.slowest: dict[str, list[tuple[float, int, str]]] = {}  # min-heaps of KEEP
+        self.by_task: dict[str, dict[str, float]] = {}  # the longest step of each task
         self._count = 0
         self._original: Any = None
 
@@ -118,6 +119,7 @@ class CallbackTimer:
     def start(self, phase: str) -> None:
         self.durations[phase] = []
         self.slowest[phase] = []
+        self.by_task[phase] = {}
         self.phase = phase
 
     def stop(self) -> None:
@@ -126,6 +128,11 @@ class CallbackTimer:
     def add(self, seconds: float, handle: asyncio.Handle) -> None:
         assert self.phase is not None
         self.durations[self.phase].append(seconds)
+        owner = getattr(getattr(handle, "_callback", None), "__self__", None)
+        if isinstance(owner, asyncio.Task):
+            tasks = self.by_task[self.phase]
+            name = owner.get_name()
+            tasks[name] = max(tasks.get(name, 0.0), seconds)
         slowest = self.slowest[self.phase]
         if len(slowest) < self.KEEP or seconds > slowest[0][0]:
             self._count += 1
@@ -232,6 +239,44 @@ class Lateness:
             self._handle = None
 
 
+class Timed:
+    """The longest call of some of the conductor's methods, per phase: the live side's own
+    work, which the loop runs whether training runs or not (``set_model``: a new model
+    taken, the song planned again from its next section)."""
+
+    def __init__(self, owner: Any, names: tuple[str, ...]) -> None:
+        self.phase: str | None = None
+        self.longest: dict[str, dict[str, tuple[float, int]]] = {}
+        for name in names:
+            setattr(owner, name, self._wrap(name, getattr(owner, name)))
+
+    def _wrap(self, name: str, method: Any) -> Any:
+        def timed(*arguments: Any, **keywords: Any) -> Any:
+            began = time.perf_counter()
+            try:
+                return method(*arguments, **keywords)
+            finally:
+                if self.phase is not None:
+                    calls = self.longest[self.phase]
+                    seconds, count = calls.get(name, (0.0, 0))
+                    calls[name] = (max(seconds, time.perf_counter() - began), count + 1)
+
+        return timed
+
+    def start(self, phase: str) -> None:
+        self.longest[phase] = {}
+        self.phase = phase
+
+    def stop(self) -> None:
+        self.phase = None
+
+    def line(self, phase: str) -> str:
+        return ", ".join(
+            f"{name} {seconds * 1000:.2f} ms ({count} calls)"
+            for name, (seconds, count) in sorted(self.longest[phase].items())
+        )
+
+
 def realtime_allowed() -> bool:
     """Whether this process may use SCHED_FIFO (root, or RLIMIT_RTPRIO), as jackd --realtime
     needs: a child asks for it."""
@@ -282,6 +327,7 @@ def stretch_line(
     timer: CallbackTimer,
     lateness: Lateness,
     collections: Collections,
+    conductor: Timed,
     xruns: int,
 ) -> list[str]:
     durations = sorted(timer.durations[name])
@@ -296,6 +342,10 @@ def stretch_line(
     ]
     for seconds_taken, _, what in sorted(timer.slowest[name], reverse=True):
         lines.append(f"    {seconds_taken * 1000:7.2f} ms  {what}")
+    lines.append(f"    the conductor's longest: {conductor.line(name)}")
+    refresh = timer.by_task[name].get("jamd refresh")
+    if refresh is not None:
+        lines.append(f"    the refresh task's longest step: {refresh * 1000:.2f} ms")
     return lines
 
 
@@ -313,6 +363,8 @@ async def measure_stall(server: str, library: Path, state: Path, quiet: float) -
         assert trainer is not None
         assert daemon.osc_address is not None
         assert daemon.store is not None
+        assert daemon.conductor is not None
+        conductor = Timed(daemon.conductor, ("tick", "set_model"))
         await asyncio.sleep(2.0)  # past the first second's xruns and the first song's start-up
         lines: list[str] = []
         before = daemon.engine.stats().xruns
@@ -320,10 +372,12 @@ async def measure_stall(server: str, library: Path, state: Path, quiet: float) -
         timer.start("quiet")
         lateness.start("quiet")
         collections.start("quiet")
+        conductor.start("quiet")
         await asyncio.sleep(quiet)
         timer.stop()
         lateness.stop()
         collections.stop()
+        conductor.stop()
         quiet_seconds = time.monotonic() - began
         quiet_xruns = daemon.engine.stats().xruns - before
         lines += stretch_line(
@@ -332,6 +386,7 @@ async def measure_stall(server: str, library: Path, state: Path, quiet: float) -
             timer=timer,
             lateness=lateness,
             collections=collections,
+            conductor=conductor,
             xruns=quiet_xruns,
         )
 
@@ -342,6 +397,7 @@ async def measure_stall(server: str, library: Path, state: Path, quiet: float) -
             timer.start("refresh")
             lateness.start("refresh")
             collections.start("refresh")
+            conductor.start("refresh")
             began = time.monotonic()
             client.sendto(refresh_message(), ("127.0.0.1", daemon.osc_address[1]))
             while trainer.runs == runs:
@@ -350,6 +406,7 @@ async def measure_stall(server: str, library: Path, state: Path, quiet: float) -
             timer.stop()
             lateness.stop()
             collections.stop()
+            conductor.stop()
         refresh_xruns = daemon.engine.stats().xruns - before
         lines += stretch_line(
             "refresh",
@@ -357,6 +414,7 @@ async def measure_stall(server: str, library: Path, state: Path, quiet: float) -
             timer=timer,
             lateness=lateness,
             collections=collections,
+            conductor=conductor,
             xruns=refresh_xruns,
         )
         logged = [row for row in await daemon.store.refreshes(200) if row["started"] >= wall - 1]
