@@ -1,13 +1,32 @@
-"""Training benchmark (docs/performance.md): how fast the MIDI library source reads files.
+"""Training benchmark (docs/performance.md): how fast the MIDI library source reads files, and
+what a refresh does to the live loop.
 
 - files: writes a library of ``--files`` songs (``jamd.training.synthetic``: every genre in
   turn, 8 to 48 bars, drums, bass, chords and a lead; the same library for the same
   ``--seed``) into a temporary folder, then times ``MidiLibrarySource.fetch`` over every
   genre, once per worker count in ``--workers``, each with a fresh pool whose start-up is
   counted. Printed: files per second, and each file's analysis time in its worker (p50, p99).
+- stall: a ``jamd.app.daemon.Daemon`` plays (pop, the engine in its own process) in this
+  process on a private ``jackd --realtime -d dummy -r 48000 -p 256`` the bench starts and
+  stops (``--no-realtime``, with a warning, where SCHED_FIFO is not allowed), with the
+  training side task on a generated library of ``--files`` songs (``--library DIR`` keeps it
+  there for the next run) and a fresh store in a temporary folder. After 2 s of playing,
+  ``--quiet`` seconds with nothing else going on, then one refresh of every genre asked for
+  with ``/jamd/training/refresh`` over OSC (UDP to 127.0.0.1), until it ends. For each of the
+  two stretches: JACK's xruns (``daemon.engine.stats()``); every asyncio callback's duration
+  (longest, p99, p50, and the 5 longest: a task's step by the task and the last three frames
+  it waits in afterwards), timed by wrapping ``asyncio.events.Handle._run`` in this process
+  only (two ``perf_counter`` calls a callback; no debug mode, which slows every callback and
+  reports only those over its threshold); how late a 5 ms timer fires (a stall between
+  callbacks too: the GIL held by a thread, the process descheduled); the garbage collector's
+  passes; the conductor's longest ``tick`` and ``set_model``; the refresh task's longest
+  step. Then the refresh's duration and files per second (files read, from the refresh log).
 
 Run: .venv/bin/python bench/training.py files [--files 2000] [--workers 1 2] [--seed 7]
-Target (issue 7): >= 200 files/s on this machine.
+     .venv/bin/python bench/training.py stall [--files 2000] [--workers 1] [--quiet 30]
+     [--library DIR] [--no-realtime]
+Targets (issue 7): >= 200 files/s on this machine; while a refresh runs, the longest
+event-loop stall <= 1 ms and 0 xruns at 256 frames.
 """
 
 import argparse
