@@ -15,12 +15,14 @@ what a refresh does to the live loop.
   with ``/jamd/training/refresh`` over OSC (UDP to 127.0.0.1), until it ends. For each of the
   two stretches: JACK's xruns (``daemon.engine.stats()``); every asyncio callback's duration
   (longest, p99, p50, and the 5 longest: a task's step by the task and the last three frames
-  it waits in afterwards), timed by wrapping ``asyncio.events.Handle._run`` in this process
-  only (two ``perf_counter`` calls a callback; no debug mode, which slows every callback and
-  reports only those over its threshold); how late a 5 ms timer fires (a stall between
-  callbacks too: the GIL held by a thread, the process descheduled); the garbage collector's
-  passes; the conductor's longest ``tick`` and ``set_model``; the refresh task's longest
-  step. Then the refresh's duration and files per second (files read, from the refresh log).
+  it waits in afterwards, with the CPU the loop's thread spent in it, the rest being waits
+  for the GIL or a core), timed by wrapping ``asyncio.events.Handle._run`` in this process
+  only (a ``perf_counter`` and a ``thread_time`` pair a callback; not debug mode, which slows
+  every callback and reports only those over its threshold); how late a 5 ms timer fires (a
+  stall between callbacks too: the GIL held by a thread, the process descheduled); the
+  garbage collector's passes; the conductor's longest ``tick`` and ``set_model``; the refresh
+  task's longest step. Then the refresh's duration and files per second (files read, from
+  the refresh log).
 
 Run: .venv/bin/python bench/training.py files [--files 2000] [--workers 1 2] [--seed 7]
      .venv/bin/python bench/training.py stall [--files 2000] [--workers 1] [--quiet 30]
@@ -122,12 +124,12 @@ class CallbackTimer:
         timer = self
 
         def timed(handle: asyncio.Handle) -> None:
-            began = time.perf_counter()
+            began, cpu = time.perf_counter(), time.thread_time()
             try:
                 original(handle)
             finally:
                 if timer.phase is not None:
-                    timer.add(time.perf_counter() - began, handle)
+                    timer.add(time.perf_counter() - began, time.thread_time() - cpu, handle)
 
         asyncio.events.Handle._run = timed  # type: ignore[method-assign]
 
@@ -144,7 +146,9 @@ class CallbackTimer:
     def stop(self) -> None:
         self.phase = None
 
-    def add(self, seconds: float, handle: asyncio.Handle) -> None:
+    def add(self, seconds: float, cpu: float, handle: asyncio.Handle) -> None:
+        """One callback's wall-clock ``seconds``, of which ``cpu`` on this thread (the rest:
+        waiting for the GIL or for a core)."""
         assert self.phase is not None
         self.durations[self.phase].append(seconds)
         owner = getattr(getattr(handle, "_callback", None), "__self__", None)
@@ -155,7 +159,7 @@ class CallbackTimer:
         slowest = self.slowest[self.phase]
         if len(slowest) < self.KEEP or seconds > slowest[0][0]:
             self._count += 1
-            entry = (seconds, self._count, describe(handle))
+            entry = (seconds, self._count, f"(CPU {cpu * 1000:.2f} ms) {describe(handle)}")
             if len(slowest) < self.KEEP:
                 heapq.heappush(slowest, entry)
             else:
