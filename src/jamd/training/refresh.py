@@ -19,7 +19,6 @@ each batch of samples is one transaction, and a model is stored only once fitted
 import asyncio
 import logging
 import multiprocessing
-import os
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -33,6 +32,7 @@ from jamd.store import Store, StoreError
 from jamd.store.records import Sample
 from jamd.styles.library import StyleLibrary
 from jamd.training.fit import fit
+from jamd.training.midilib import lower_priority
 from jamd.training.source import Fetched, Source, SourceError
 from jamd.training.state import TrainingState
 
@@ -42,9 +42,6 @@ BATCH = 25
 """Samples per store transaction: small enough that encoding one batch stays under a
 millisecond of the loop's time, large enough that a library of thousands is not thousands of
 commits."""
-
-WORKER_NICENESS = 10
-"""How much lower the worker processes' CPU priority is than the daemon's (``os.nice``)."""
 
 PROGRESS_EVERY = 0.25
 """Seconds between progress reports to the listeners (the status line, OSC subscribers)."""
@@ -83,12 +80,11 @@ class RefreshResult:
 
 def _spawn_pool(workers: int) -> Executor:
     # spawn, not fork: the daemon has threads (SQLite's, the engine's pipe) a fork would copy;
-    # niced, so that on a machine of few cores the live side wins the CPU
+    # at the lowest priority, so that on a machine of few cores the live side wins the CPU
     return ProcessPoolExecutor(
         workers,
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=os.nice,
-        initargs=(WORKER_NICENESS,),
+        initializer=lower_priority,
     )
 
 
