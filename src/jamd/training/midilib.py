@@ -10,7 +10,9 @@ The library is scanned off the event loop (``asyncio.to_thread``), symlinked fol
 followed once each (a loop is not followed round), and at most ``max_files`` files are taken.
 ``fetch`` hands a genre's files to a process pool in chunks, a few chunks in flight at a time,
 so thousands of files never make thousands of futures and a cancelled fetch stops after the
-chunks already running. Parsing never runs in the caller's process.
+chunks already running. Parsing never runs in the caller's process; the workers run niced
+(``lower_priority``) and the pool is started and handed each chunk from a thread, since a
+submit may spawn a worker (~10 ms the loop would wait).
 """
 
 import asyncio

@@ -6,9 +6,11 @@ go into the store in small transactions, and the genre's model is fitted from ev
 store holds for it, in a worker process, stored as a new version, and handed on
 (``on_model``): the daemon gives it to the conductor, which plays it from the next section.
 
-Nothing here runs long on the event loop: each step between awaits is bounded (a batch of
-samples encoded, a progress report), so the loop's other work (OSC, the conductor) never waits
-more than about a millisecond for it (``bench/training.py stall`` measures that).
+Nothing here runs long on the event loop: the worker pool is started and handed work from a
+thread (a submit may spawn a process), the new model's snapshot is checked and a genre's
+style file read in threads, the store encodes and decodes samples in threads; what is left
+between awaits is small (``bench/training.py stall`` measures it: 2 to 4 ms at the longest
+step on a shared 2-core machine, mostly waiting for a core or the GIL).
 
 A source that cannot be used now (no credentials, a folder gone) is reported once in plain
 words and left out of the rest of the run; one that fails on a genre is logged with its
@@ -39,8 +41,8 @@ from jamd.training.state import TrainingState
 log = logging.getLogger(__name__)
 
 BATCH = 25
-"""Samples per store transaction: small enough that encoding one batch stays under a
-millisecond of the loop's time, large enough that a library of thousands is not thousands of
+"""Samples per store transaction: small enough that encoding one batch (in a thread) stays
+under a millisecond, large enough that a library of thousands is not thousands of
 commits."""
 
 PROGRESS_EVERY = 0.25
