@@ -13,7 +13,8 @@ what a refresh does to the live loop.
   there for the next run) and a fresh store in a temporary folder. After 2 s of playing,
   ``--quiet`` seconds with nothing else going on, then one refresh of every genre asked for
   with ``/jamd/training/refresh`` over OSC (UDP to 127.0.0.1), until it ends. For each of the
-  two stretches: JACK's xruns (``daemon.engine.stats()``); every asyncio callback's duration
+  two stretches: JACK's xruns (``daemon.engine.stats()``; and those of the quiet stretch's
+  last seconds as long as the refresh, read every 0.1 s); every asyncio callback's duration
   (longest, p99, p50, and the 5 longest: a task's step by the task and the last three frames
   it waits in afterwards, with the CPU the loop's thread spent in it, the rest being waits
   for the GIL or a core), timed by wrapping ``asyncio.events.Handle._run`` in this process
@@ -396,7 +397,10 @@ async def measure_stall(server: str, library: Path, state: Path, quiet: float) -
         lateness.start("quiet")
         collections.start("quiet")
         conductor.start("quiet")
-        await asyncio.sleep(quiet)
+        counts = [(began, before)]  # (time, xruns so far): the stretch as long as the refresh
+        while time.monotonic() - began < quiet:
+            await asyncio.sleep(min(0.1, max(0.0, began + quiet - time.monotonic())))
+            counts.append((time.monotonic(), daemon.engine.stats().xruns))
         timer.stop()
         lateness.stop()
         collections.stop()
@@ -448,8 +452,18 @@ async def measure_stall(server: str, library: Path, state: Path, quiet: float) -
             f"{len(await daemon.store.latest_styles())} models fitted in {elapsed:.2f} s: "
             f"{read / elapsed:.0f} files/s ({trainer.state.last_summary})"
         )
-        if elapsed > quiet_seconds * 1.2:
-            print(f"note: the refresh took longer than the quiet stretch (--quiet {quiet:g})")
+        quiet_end, quiet_total = counts[-1]
+        if elapsed <= quiet_seconds:
+            start = next(xruns for at, xruns in counts if at >= quiet_end - elapsed)
+            print(
+                f"xruns in the last {elapsed:.1f} s of the quiet stretch (as long as the "
+                f"refresh): {quiet_total - start}; during the refresh: {refresh_xruns}"
+            )
+        else:
+            print(
+                f"note: the refresh took longer than the quiet stretch (--quiet {quiet:g}); "
+                f"xruns: {quiet_xruns} in the quiet, {refresh_xruns} in the refresh"
+            )
         for line in lines:
             print(line)
     finally:
