@@ -11,8 +11,8 @@ followed once each (a loop is not followed round), and at most ``max_files`` fil
 ``fetch`` hands a genre's files to a process pool in chunks, a few chunks in flight at a time,
 so thousands of files never make thousands of futures and a cancelled fetch stops after the
 chunks already running. Parsing never runs in the caller's process; the workers run niced
-(``lower_priority``) and the pool is started and handed each chunk from a thread, since a
-submit may spawn a worker (~10 ms the loop would wait).
+(``lower_priority``) and the pool is handed each chunk from a thread, since a submit may
+spawn a worker (~10 ms the loop would wait).
 """
 
 import asyncio
@@ -23,7 +23,7 @@ import time
 import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,8 +135,10 @@ class MidiLibrarySource:
             while next_chunk < len(chunks) or pending:
                 while next_chunk < len(chunks) and len(pending) < 2 * self._workers:
                     paths = [path for path, _ in chunks[next_chunk]]
-                    # from a thread: a submit may spawn a worker process, ~10 ms
-                    submitted = await asyncio.to_thread(self._submit, paths)
+                    # from a thread: a submit may spawn a worker process, ~10 ms (the pool
+                    # itself is made here, so that close() always finds it)
+                    pool = self._executor()
+                    submitted = await asyncio.to_thread(pool.submit, analyse_files, paths)
                     future = asyncio.wrap_future(submitted)
                     sizes[future] = len(paths)
                     pending.add(future)
@@ -156,10 +158,6 @@ class MidiLibrarySource:
         pool, self._pool = self._pool, None
         if pool is not None:
             await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
-
-    def _submit(self, paths: list[str]) -> "Future[list[tuple[str, Any, float]]]":
-        """In a thread: a chunk of files handed to the pool (started on first use)."""
-        return self._executor().submit(analyse_files, paths)
 
     def _executor(self) -> Executor:
         """The pool, started on first use. Spawned, not forked: the daemon's process has

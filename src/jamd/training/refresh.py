@@ -6,7 +6,7 @@ go into the store in small transactions, and the genre's model is fitted from ev
 store holds for it, in a worker process, stored as a new version, and handed on
 (``on_model``): the daemon gives it to the conductor, which plays it from the next section.
 
-Nothing here runs long on the event loop: the worker pool is started and handed work from a
+Nothing here runs long on the event loop: the worker pool is handed work from a
 thread (a submit may spawn a process), the new model's snapshot is checked and a genre's
 style file read in threads, the store encodes and decodes samples in threads; what is left
 between awaits is small (``bench/training.py stall`` measures it: 2 to 4 ms at the longest
@@ -24,7 +24,7 @@ import multiprocessing
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -82,7 +82,7 @@ class RefreshResult:
 
 def _spawn_pool(workers: int) -> Executor:
     # spawn, not fork: the daemon has threads (SQLite's, the engine's pipe) a fork would copy;
-    # at the lowest priority, so that on a machine of few cores the live side wins the CPU
+    # niced (lower_priority), so that on a machine of few cores the live side wins the CPU
     return ProcessPoolExecutor(
         workers,
         mp_context=multiprocessing.get_context("spawn"),
@@ -299,8 +299,12 @@ class Trainer:
         if not samples:
             return None, 0
         style = await asyncio.to_thread(self.styles.get, genre)  # read and checked the first time
+        if self._executor is None:
+            self._executor = _spawn_pool(1)  # here, so that close() always finds it
         # submitted from a thread: the first submit spawns the worker process, ~10 ms
-        submitted = await asyncio.to_thread(self._submit, _fit_to_dict, genre, samples, style)
+        submitted = await asyncio.to_thread(
+            self._executor.submit, _fit_to_dict, genre, samples, style
+        )
         model = await asyncio.wrap_future(submitted)
         counts = Counter(sample.source for sample in samples)
         stats = await self.store.put_style(genre, model, len(samples), dict(counts))
@@ -316,12 +320,6 @@ class Trainer:
         if self.on_model is not None:
             self.on_model(genre, snapshot)
         return stats.version, len(samples)
-
-    def _submit(self, work: Callable[..., Any], *arguments: Any) -> "Future[Any]":
-        """In a thread: ``work`` handed to the worker pool (started on first use)."""
-        if self._executor is None:
-            self._executor = _spawn_pool(1)
-        return self._executor.submit(work, *arguments)
 
     # -- state --------------------------------------------------------------------------------
 
