@@ -18,7 +18,7 @@ OPT       ?= /opt/jamd
 UNITS     ?= /etc/systemd/system
 USERUNITS ?= /etc/systemd/user
 
-.PHONY: run test lint typecheck contracts pytest bench bench-live bench-osc bench-midi layouts system-packages install clean
+.PHONY: run test lint typecheck contracts pytest bench bench-live bench-osc bench-midi bench-training layouts system-packages install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -78,6 +78,11 @@ bench-osc: $(STAMP) system-packages
 # MIDI figures (docs/performance.md): CC latency, clock following, the sent clock; ~5 minutes.
 bench-midi: $(STAMP) system-packages
 	$(PY) bench/midi.py
+
+# Training figures (docs/performance.md): files/s, the refresh's effect on the live loop; ~5 min.
+bench-training: $(STAMP) system-packages
+	$(PY) bench/training.py files --files 2000 --workers 1 2
+	$(PY) bench/training.py stall --files 2000
 
 # The system service: jamd in its own environment under $(OPT), the command in $(PREFIX)/bin,
 # the default config in /etc/jamd (never overwritten), the units, a 'jamd' system user.

@@ -10,7 +10,9 @@ The library is scanned off the event loop (``asyncio.to_thread``), symlinked fol
 followed once each (a loop is not followed round), and at most ``max_files`` files are taken.
 ``fetch`` hands a genre's files to a process pool in chunks, a few chunks in flight at a time,
 so thousands of files never make thousands of futures and a cancelled fetch stops after the
-chunks already running. Parsing never runs in the caller's process.
+chunks already running. Parsing never runs in the caller's process; the workers run niced
+(``lower_priority``) and the pool is handed each chunk from a thread, since a submit may
+spawn a worker (~10 ms the loop would wait).
 """
 
 import asyncio
@@ -36,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 SUFFIXES = (".mid", ".midi")
 CHUNK = 32  # files per task handed to a worker
+WORKER_NICENESS = 10  # how much lower the workers' CPU priority is than the daemon's
 NO_GENRE = "no genre"
 UNREADABLE_FOLDER = "unreadable folder"
 WORKER_FAILED = "worker failed"
@@ -122,7 +125,6 @@ class MidiLibrarySource:
         self.timings = []
         if progress is not None:
             progress(0, len(files))
-        loop = asyncio.get_running_loop()
         chunks = [files[at : at + self._chunk] for at in range(0, len(files), self._chunk)]
         pending: set[asyncio.Future[list[tuple[str, Any, float]]]] = set()
         sizes: dict[asyncio.Future[list[tuple[str, Any, float]]], int] = {}
@@ -133,7 +135,11 @@ class MidiLibrarySource:
             while next_chunk < len(chunks) or pending:
                 while next_chunk < len(chunks) and len(pending) < 2 * self._workers:
                     paths = [path for path, _ in chunks[next_chunk]]
-                    future = loop.run_in_executor(self._executor(), analyse_files, paths)
+                    # from a thread: a submit may spawn a worker process, ~10 ms (the pool
+                    # itself is made here, so that close() always finds it)
+                    pool = self._executor()
+                    submitted = await asyncio.to_thread(pool.submit, analyse_files, paths)
+                    future = asyncio.wrap_future(submitted)
                     sizes[future] = len(paths)
                     pending.add(future)
                     next_chunk += 1
@@ -159,7 +165,9 @@ class MidiLibrarySource:
         ``close()``."""
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                max_workers=self._workers, mp_context=multiprocessing.get_context("spawn")
+                max_workers=self._workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=lower_priority,  # the live side wins the CPU on a machine of few cores
             )
         return self._pool
 
@@ -318,6 +326,16 @@ class MidiLibrarySource:
                 continue
             entries[key.strip("/")] = genre
         return entries
+
+
+def lower_priority() -> None:
+    """In a worker process, first: niced by ``WORKER_NICENESS``, so that on a machine of few
+    cores the daemon's loop and the engine win the CPU. (SCHED_IDLE was tried: the refresh
+    took a third longer for no clear gain in the loop's stalls.)"""
+    try:
+        os.nice(WORKER_NICENESS)
+    except OSError as error:
+        logger.warning("a training worker could not lower its priority: %s", error)
 
 
 def quality(features: dict[str, Any]) -> float:

@@ -6,9 +6,11 @@ go into the store in small transactions, and the genre's model is fitted from ev
 store holds for it, in a worker process, stored as a new version, and handed on
 (``on_model``): the daemon gives it to the conductor, which plays it from the next section.
 
-Nothing here runs long on the event loop: each step between awaits is bounded (a batch of
-samples encoded, a progress report), so the loop's other work (OSC, the conductor) never waits
-more than about a millisecond for it (``bench/training.py stall`` measures that).
+Nothing here runs long on the event loop: the worker pool is handed work from a
+thread (a submit may spawn a process), the new model's snapshot is checked and a genre's
+style file read in threads, the store encodes and decodes samples in threads; what is left
+between awaits is small (``bench/training.py stall`` measures it: 2 to 4 ms at the longest
+step on a shared 2-core machine, mostly waiting for a core or the GIL).
 
 A source that cannot be used now (no credentials, a folder gone) is reported once in plain
 words and left out of the rest of the run; one that fails on a genre is logged with its
@@ -32,14 +34,15 @@ from jamd.store import Store, StoreError
 from jamd.store.records import Sample
 from jamd.styles.library import StyleLibrary
 from jamd.training.fit import fit
+from jamd.training.midilib import lower_priority
 from jamd.training.source import Fetched, Source, SourceError
 from jamd.training.state import TrainingState
 
 log = logging.getLogger(__name__)
 
 BATCH = 25
-"""Samples per store transaction: small enough that encoding one batch stays under a
-millisecond of the loop's time, large enough that a library of thousands is not thousands of
+"""Samples per store transaction: small enough that encoding one batch (in a thread) stays
+under a millisecond, large enough that a library of thousands is not thousands of
 commits."""
 
 PROGRESS_EVERY = 0.25
@@ -78,8 +81,13 @@ class RefreshResult:
 
 
 def _spawn_pool(workers: int) -> Executor:
-    # spawn, not fork: the daemon has threads (SQLite's, the engine's pipe) a fork would copy
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    # spawn, not fork: the daemon has threads (SQLite's, the engine's pipe) a fork would copy;
+    # niced (lower_priority), so that on a machine of few cores the live side wins the CPU
+    return ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=lower_priority,
+    )
 
 
 class Trainer:
@@ -290,14 +298,18 @@ class Trainer:
         samples = await self.store.samples(genre)
         if not samples:
             return None, 0
+        style = await asyncio.to_thread(self.styles.get, genre)  # read and checked the first time
         if self._executor is None:
-            self._executor = _spawn_pool(1)
-        style = self.styles.get(genre)
-        loop = asyncio.get_running_loop()
-        model = await loop.run_in_executor(self._executor, _fit_to_dict, genre, samples, style)
+            self._executor = _spawn_pool(1)  # here, so that close() always finds it
+        # submitted from a thread: the first submit spawns the worker process, ~10 ms
+        submitted = await asyncio.to_thread(
+            self._executor.submit, _fit_to_dict, genre, samples, style
+        )
+        model = await asyncio.wrap_future(submitted)
         counts = Counter(sample.source for sample in samples)
         stats = await self.store.put_style(genre, model, len(samples), dict(counts))
-        snapshot = StyleModel.from_dict(stats.model).with_version(stats.version)
+        # validated in a thread too: StyleModel.from_dict is ~4 ms of Python
+        snapshot = await asyncio.to_thread(_snapshot, stats.model, stats.version)
         log.info(
             "training: %s model version %d from %d samples (%s)",
             genre,
@@ -333,6 +345,10 @@ class Trainer:
 def _fit_to_dict(genre: str, samples: list[Sample], style: Any) -> dict[str, Any]:
     """In a worker process: the fitted model as the store keeps it."""
     return dict(fit(genre, samples, style).to_dict())
+
+
+def _snapshot(model: Any, version: int) -> StyleModel:
+    return StyleModel.from_dict(model).with_version(version)
 
 
 def _log_failure(task: "asyncio.Task[RefreshResult]") -> None:
