@@ -8,7 +8,8 @@ thread asks a worker process for each sound and waits for it without the GIL; th
 back as an array (a pipe and a copy) and goes into the instrument's cache, where the writer
 finds it when the note is due. The worker runs at a lower priority than the engine: its sounds
 are wanted a bar ahead, the audio now. It does not clear the test on its own: with it, the
-same test still failed 4 runs in 6 (xruns in the change windows of the grand and the epiano).
+same test still failed 4 runs in 6 on 2026-12-02 (xruns in the change windows of the grand and
+the epiano; docs/performance.md has what followed).
 
 Should the worker fail, the writer makes each sound when its note is due (said once in the
 log), as it does for a note too soon to hand to the worker (a key played live).
