@@ -106,7 +106,8 @@ def bench_jack(realtime: bool, period: int = 256) -> Iterator[str]:
         yield server
 
 
-def settings_for(server: str, engine: str, genre: str = "pop") -> Any:
+def settings_for(server: str, engine: str, genre: str = "pop", **extra: Any) -> Any:
+    """A daemon's settings on the bench's JACK server (``extra``: more overrides by key)."""
     return load_settings(
         None,
         overrides={
@@ -118,6 +119,7 @@ def settings_for(server: str, engine: str, genre: str = "pop") -> Any:
             "music.seed": 7,
             "log.level": "warning",
             "osc.port": 0,
+            **extra,
         },
     )
 

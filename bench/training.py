@@ -53,7 +53,7 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 import live
 from jamd.app.daemon import Daemon
 from jamd.app.notify import Notifier
-from jamd.settings import MidiLibrary, load_settings
+from jamd.settings import MidiLibrary
 from jamd.styles.library import StyleLibrary
 from jamd.training.midilib import MidiLibrarySource
 from jamd.training.synthetic import write_library
@@ -312,18 +312,11 @@ def realtime_allowed() -> bool:
 
 
 def stall_settings(server: str, library: Path, state: Path) -> Any:
-    return load_settings(
-        None,
-        overrides={
-            "audio.backend": "jack",
-            "audio.jack_server": server,
-            "audio.connect": [],
-            "audio.engine": "process",
-            "music.genre": "pop",
-            "music.seed": 7,
-            "log.level": "warning",
+    return live.settings_for(
+        server,
+        "process",
+        **{
             "osc.host": "127.0.0.1",
-            "osc.port": 0,
             "midi.enabled": False,
             "paths.database": str(state / "jamd.sqlite3"),
             "paths.presets": str(state / "presets"),
