@@ -764,9 +764,32 @@ class Conductor:
         bpm = min(max(bpm, TEMPO_RANGE[0]), TEMPO_RANGE[1])
         self.session = replace(self.session, tempo=round(bpm, 2))
         if self._map is not None and self.playing:
+            was = round(self._map.sample_at(beat))
             self._map.resume(beat, at, bpm)
             self.engine.set_delay_time(DELAY_BEATS * 60.0 / bpm)
-            self._reschedule_from(at, cut=False)
+            # a beat moved later leaves nothing behind where it was
+            self._reschedule_from(min(was, at), cut=False)
+        self._publish()
+
+    def next_bar_line(self, sample: int) -> tuple[float, float] | None:
+        """The first planned bar line at or after ``sample``: its transport beat and the
+        beats in that bar (None when nothing is planned there)."""
+        if self._map is None or not self.playing:
+            return None
+        for bar in self._bars:
+            if self._start_sample(bar) >= sample:
+                return bar.start_beat, bar.end_beat - bar.start_beat
+        return None
+
+    def bar_start(self, position: int) -> int | None:
+        """The engine sample the bar playing at ``position`` started on (None: none plays)."""
+        bar = self._now_playing(position)
+        return None if bar is None else self._start_sample(bar)
+
+    def set_clock_state(self, **fields: object) -> None:
+        """What the clock sources say (the clock that leads, Link's peers and tempo), shown
+        in the session like everything else."""
+        self.session = replace(self.session, **fields)  # type: ignore[arg-type]
         self._publish()
 
     def _samples_per_beat(self) -> float:
