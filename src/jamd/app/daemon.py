@@ -20,6 +20,7 @@ import sys
 import time
 import tomllib
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -572,10 +573,18 @@ class Daemon:
 
     def _show_clock(self) -> None:
         conductor = self.conductor
+        if conductor is None:
+            return
         source = self._clock_source()
-        if conductor is not None and conductor.session.clock != source:
+        if conductor.session.clock != source:
             log.info("clock: %s leads", source)
             conductor.set_clock_state(clock=source)
+        midi = self.settings.midi
+        follows = (midi.enabled and midi.follows_clock) or (
+            self.link is not None and self.link.enabled
+        )
+        if conductor.settings.tempo_follows != follows:  # a new genre keeps the clock's tempo
+            conductor.settings = replace(conductor.settings, tempo_follows=follows)
 
     def _engine_process(self, settings: Settings) -> Any:
         """The engine's process, launched (None: the engine runs inline, in this process)."""

@@ -29,6 +29,7 @@ log = logging.getLogger("jamd.link")
 SYNC_SAMPLES = 12  # a quarter of a millisecond at 48 kHz: closer than that, the plan stays
 TEMPO_STEP_BPM = 0.005  # tempos this close are the same (Link's own arithmetic wobbles)
 READINGS = 3  # the session's beat is read this often a turn; the tightest reading counts
+WARM_UP_SECONDS = 0.25  # the audio clock's readings settle this long before bars move
 
 
 class LinkUnavailable(JamdError):
@@ -70,6 +71,7 @@ class LinkClock:
         self._from_beat = 0.0  # the transport beat the offset holds from
         self._playing: bool | None = None  # the session's play state last seen
         self._downbeat_sample: int | None = None
+        self._joined_at: float | None = None  # monotonic; the first turn after joining
         conductor.transport_listeners.append(self._transport)
 
     # -- joining ------------------------------------------------------------------------------
@@ -93,6 +95,7 @@ class LinkClock:
         self._offset = None
         self._playing = None
         self._downbeat_sample = None
+        self._joined_at = None
         log.info(
             "Link: joined the session (quantum %g%s)",
             link.quantum,
@@ -131,6 +134,11 @@ class LinkClock:
             self._show()
             return
         self.audio.update()
+        now = time.monotonic()
+        if self._joined_at is None:
+            self._joined_at = now
+        if now - self._joined_at < WARM_UP_SECONDS:
+            return
         timeline = self._timeline()
         if self.start_stop:
             self._follow_transport(bool(link.playing))
@@ -174,23 +182,22 @@ class LinkClock:
         tempo_map = conductor.tempo_map
         assert tempo_map is not None
         earliest = self._position() + conductor.engine.lead
-        line = conductor.next_bar_line(earliest)
-        if line is not None:
+        if self._offset is None:  # joining, starting, a new metre, a jump: bar lines align
+            line = conductor.next_bar_line(earliest)
+            if line is None:
+                return
             bar_beat, _beats = line
             offset = bar_offset(
                 timeline, bar_beat, tempo_map.sample_at(bar_beat), quantum, earliest
             )
-            if self._offset is None or abs(offset - self._offset) > 1e-6:
-                at = round(timeline.sample_at(bar_beat + offset))
-                conductor.sync(bar_beat, at, timeline.bpm)
-                self._offset, self._from_beat = offset, bar_beat
-                log.info(
-                    "Link: jamd's bar lines on the session's, from session beat %g (in %.1f ms)",
-                    bar_beat + offset,
-                    (at - self._position()) * 1000 / conductor.engine.sample_rate,
-                )
-                return
-        if self._offset is None:
+            at = round(timeline.sample_at(bar_beat + offset))
+            conductor.sync(bar_beat, at, timeline.bpm)
+            self._offset, self._from_beat = offset, bar_beat
+            log.info(
+                "Link: jamd's bar lines on the session's, from session beat %g (in %.1f ms)",
+                bar_beat + offset,
+                (at - self._position()) * 1000 / conductor.engine.sample_rate,
+            )
             return
         beat = float(math.floor(tempo_map.beat_at(earliest)) + 1)
         if beat < self._from_beat:
@@ -200,6 +207,12 @@ class LinkClock:
             beat += 1
             first, second = beat_samples(timeline, beat, self._offset)
         now_first, now_second = tempo_map.sample_at(beat), tempo_map.sample_at(beat + 1)
+        if abs(now_first - first) > quantum * timeline.samples_per_beat / 2:
+            # no tempo change moves a beat this far: the session's timeline jumped (another
+            # session met this one); the next bar line aligns again
+            log.info("Link: the session's timeline jumped; jamd's bar lines align again")
+            self._offset = None
+            return
         if abs(now_first - first) > SYNC_SAMPLES or abs(now_second - second) > SYNC_SAMPLES:
             conductor.sync(beat, round(first), timeline.bpm)
 
