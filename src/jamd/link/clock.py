@@ -58,6 +58,7 @@ class LinkClock:
         quantum: float | None = None,
         start_stop: bool = True,
         link_class: Callable[[], Any] = load_link,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.conductor = conductor
         self.audio = audio
@@ -66,6 +67,7 @@ class LinkClock:
         self.quantum = quantum  # None: the beats per bar of the bar coming
         self.start_stop = start_stop
         self._link_class = link_class
+        self._clock = clock  # the monotonic clock the audio clock maps onto samples
         self._link: Any = None
         self._offset: float | None = None  # session beat minus transport beat
         self._from_beat = 0.0  # the transport beat the offset holds from
@@ -134,7 +136,7 @@ class LinkClock:
             self._show()
             return
         self.audio.update()
-        now = time.monotonic()
+        now = self._clock()
         if self._joined_at is None:
             self._joined_at = now
         if now - self._joined_at < WARM_UP_SECONDS:
@@ -167,9 +169,9 @@ class LinkClock:
         link = self._link
         best: tuple[float, float, float] | None = None
         for _ in range(READINGS):
-            before = time.monotonic()
+            before = self._clock()
             beat = float(link.beat)
-            after = time.monotonic()
+            after = self._clock()
             if best is None or after - before < best[0]:
                 best = (after - before, beat, (before + after) / 2)
         assert best is not None

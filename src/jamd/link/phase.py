@@ -9,8 +9,6 @@ quantum), and ``phase`` is where a session beat falls in its bar.
 import math
 from dataclasses import dataclass
 
-SNAP_BEATS = 0.25  # a bar line this close after a session bar line is that one, a little late
-
 
 @dataclass(frozen=True, slots=True)
 class Timeline:
@@ -46,10 +44,10 @@ def bar_offset(
     timeline: Timeline, bar_beat: float, bar_sample: float, quantum: float, earliest: float
 ) -> float:
     """The session beat minus the transport beat once jamd's bar line at transport beat
-    ``bar_beat`` (now planned at ``bar_sample``) is on the session's next bar line: the one it
-    is on already, give or take ``SNAP_BEATS``, else the next, and never one before sample
-    ``earliest`` (what the engine has taken cannot move)."""
-    target = next_bar_line(timeline.beat_at(bar_sample) - SNAP_BEATS, quantum)
+    ``bar_beat`` (now planned at ``bar_sample``) is on the session's nearest bar line (the bar
+    before it is cut short or drawn out by half a bar at most), never one before sample
+    ``earliest`` (what the engine has taken cannot move): then the next."""
+    target = round(timeline.beat_at(bar_sample) / quantum) * quantum
     while timeline.sample_at(target) < earliest:
         target += quantum
     return target - bar_beat

@@ -767,8 +767,9 @@ class Conductor:
             was = round(self._map.sample_at(beat))
             self._map.resume(beat, at, bpm)
             self.engine.set_delay_time(DELAY_BEATS * 60.0 / bpm)
-            # a beat moved later leaves nothing behind where it was
-            self._reschedule_from(min(was, at), cut=False)
+            # a beat moved later leaves nothing behind where it was; one moved earlier cuts
+            # what was to play before it short
+            self._reschedule_from(min(was, at), cut=False, from_beat=beat if at < was else None)
         self._publish()
 
     def next_bar_line(self, sample: int) -> tuple[float, float] | None:
@@ -801,9 +802,10 @@ class Conductor:
         for listener in list(self.transport_listeners):
             listener(kind, at, beat, song_beat)
 
-    def _reschedule_from(self, at: int, *, cut: bool) -> None:
+    def _reschedule_from(self, at: int, *, cut: bool, from_beat: float | None = None) -> None:
         """Send the planned notes from sample ``at`` again (the tempo map moved them, or a
-        panic cut them). Patch changes there are sent again too."""
+        panic cut them). Patch changes there are sent again too. ``from_beat``: notes of
+        earlier beats are not sent again (a beat moved earlier than they were to play)."""
         if cut:
             self.engine.release(at)
         else:
@@ -812,7 +814,10 @@ class Conductor:
         for bar in self._bars:
             if self._start_sample(bar) >= at:
                 self._change_patches(previous, bar)
-            notes = [n for n in self._notes(bar.events) if n.start >= at]
+            events = bar.events
+            if from_beat is not None:
+                events = tuple(e for e in events if e.start >= from_beat - 1e-9)
+            notes = [n for n in self._notes(events) if n.start >= at]
             if notes:
                 self.engine.schedule(notes)
             previous = bar.patches
