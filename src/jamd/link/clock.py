@@ -29,7 +29,6 @@ log = logging.getLogger("jamd.link")
 SYNC_SAMPLES = 12  # a quarter of a millisecond at 48 kHz: closer than that, the plan stays
 TEMPO_STEP_BPM = 0.005  # tempos this close are the same (Link's own arithmetic wobbles)
 READINGS = 3  # the session's beat is read this often a turn; the tightest reading counts
-WARM_UP_SECONDS = 0.25  # the audio clock's readings settle this long before bars move
 
 
 class LinkUnavailable(JamdError):
@@ -73,7 +72,6 @@ class LinkClock:
         self._from_beat = 0.0  # the transport beat the offset holds from
         self._playing: bool | None = None  # the session's play state last seen
         self._downbeat_sample: int | None = None
-        self._joined_at: float | None = None  # monotonic; the first turn after joining
         conductor.transport_listeners.append(self._transport)
 
     # -- joining ------------------------------------------------------------------------------
@@ -97,7 +95,6 @@ class LinkClock:
         self._offset = None
         self._playing = None
         self._downbeat_sample = None
-        self._joined_at = None
         log.info(
             "Link: joined the session (quantum %g%s)",
             link.quantum,
@@ -136,11 +133,6 @@ class LinkClock:
             self._show()
             return
         self.audio.update()
-        now = self._clock()
-        if self._joined_at is None:
-            self._joined_at = now
-        if now - self._joined_at < WARM_UP_SECONDS:
-            return
         timeline = self._timeline()
         if self.start_stop:
             self._follow_transport(bool(link.playing))
