@@ -29,6 +29,8 @@ log = logging.getLogger("jamd.link")
 SYNC_SAMPLES = 12  # a quarter of a millisecond at 48 kHz: closer than that, the plan stays
 TEMPO_STEP_BPM = 0.005  # tempos this close are the same (Link's own arithmetic wobbles)
 READINGS = 3  # the session's beat is read this often a turn; the tightest reading counts
+DISCOVERY_SECONDS = 1.0  # alone this long after joining, jamd's session is the session
+SETTLE_SECONDS = 0.5  # a peer found, its timeline takes this long to be this one's
 
 
 class LinkUnavailable(JamdError):
@@ -72,6 +74,8 @@ class LinkClock:
         self._from_beat = 0.0  # the transport beat the offset holds from
         self._playing: bool | None = None  # the session's play state last seen
         self._downbeat_sample: int | None = None
+        self._joined_at: float | None = None  # the first turn after joining (``clock``)
+        self._peers_since: float | None = None  # when peers were first seen since joining
         conductor.transport_listeners.append(self._transport)
 
     # -- joining ------------------------------------------------------------------------------
@@ -95,6 +99,8 @@ class LinkClock:
         self._offset = None
         self._playing = None
         self._downbeat_sample = None
+        self._joined_at = None
+        self._peers_since = None
         log.info(
             "Link: joined the session (quantum %g%s)",
             link.quantum,
@@ -132,6 +138,16 @@ class LinkClock:
             self._offset = None
             self._show()
             return
+        now = self._clock()
+        if self._joined_at is None:
+            self._joined_at = now
+        if link.num_peers and self._peers_since is None:
+            self._peers_since = now
+        if self._offset is None and not self._settled(now):
+            # peers answer within a moment of joining, and their timeline becomes this one's
+            # a moment later: bar lines placed on the fresh one would move again
+            self._show()
+            return
         self.audio.update()
         timeline = self._timeline()
         if self.start_stop:
@@ -141,6 +157,14 @@ class LinkClock:
         elif abs(conductor.session.tempo - timeline.bpm) >= TEMPO_STEP_BPM:
             conductor.sync(0.0, 0, timeline.bpm)  # stopped: the tempo the next play starts at
         self._show(timeline)
+
+    def _settled(self, now: float) -> bool:
+        """Whether the session's timeline is the one to place bar lines on: peers found a
+        moment ago, or none found for a while."""
+        assert self._joined_at is not None
+        if self._peers_since is not None:
+            return now - self._peers_since >= SETTLE_SECONDS
+        return now - self._joined_at >= DISCOVERY_SECONDS
 
     def set_tempo(self, bpm: float) -> None:
         """jamd's tempo changed (a performer, the config): the session's changes with it."""
