@@ -103,6 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("internal", "follow", "send", "follow-and-send"),
         help="MIDI clock: keep jamd's own, follow a master, send jamd's, or both (midi.clock)",
     )
+    run.add_argument(
+        "--link",
+        action="store_const",
+        const=True,
+        help="join the Ableton Link session on the network (link.enabled; docs/clock.md)",
+    )
     music = run.add_argument_group("music (where it starts; all can change live)")
     music.add_argument("--genre", help="music.genre")
     music.add_argument("--key", help="music.key, e.g. F#m")
@@ -337,6 +343,7 @@ _FLAGS = {
     "osc_port": "osc.port",
     "midi_api": "midi.api",
     "clock": "midi.clock",
+    "link": "link.enabled",
     "genre": "music.genre",
     "key": "music.key",
     "tempo": "music.tempo",

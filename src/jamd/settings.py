@@ -156,6 +156,16 @@ class Midi(_Section):
         return self.clock in ("send", "follow-and-send")
 
 
+class Link(_Section):
+    """Ableton Link (docs/clock.md): jamd joins the session on the local network, follows and
+    sets its tempo, and puts its bar lines on the session's (Link phase 0)."""
+
+    enabled: bool = False
+    # beats per session bar; None: the beats per bar of the song playing
+    quantum: Annotated[float, Field(gt=0, le=64)] | None = None
+    start_stop: bool = True  # share play and stop with the peers that do too
+
+
 class Log(_Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
 
@@ -222,6 +232,7 @@ class Settings(BaseSettings):
     record: Record = Record()
     osc: Osc = Osc()
     midi: Midi = Midi()
+    link: Link = Link()
     log: Log = Log()
     paths: Paths = Paths()
     training: Training = Training()

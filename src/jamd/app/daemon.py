@@ -12,6 +12,7 @@ keeps playing.
 """
 
 import asyncio
+import contextlib
 import gc
 import logging
 import signal
@@ -19,6 +20,7 @@ import sys
 import time
 import tomllib
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,7 @@ from jamd.engine.interface import Engine, EngineStats, Recording
 from jamd.engine.patches import PatchLibrary
 from jamd.engine.process import EngineProcess
 from jamd.errors import InputError, JamdError
+from jamd.link import LinkClock, LinkUnavailable
 from jamd.live.bus import CommandBus
 from jamd.live.commands import (
     Boundary,
@@ -52,6 +55,7 @@ from jamd.live.commands import (
     SetGenre,
     SetKey,
     SetLevel,
+    SetLink,
     SetMaster,
     SetMood,
     SetMute,
@@ -60,7 +64,7 @@ from jamd.live.commands import (
     SetTempo,
     Stop,
 )
-from jamd.live.conductor import Conductor, LiveSettings
+from jamd.live.conductor import Conductor, LiveSettings, Outcome
 from jamd.live.presets import PresetStore
 from jamd.live.session import PartMix, Session
 from jamd.logs import set_level
@@ -282,7 +286,7 @@ def live_settings(settings: Settings) -> LiveSettings:
         genre_change=Boundary(live.genre_change),
         after_song=live.after_song,
         autoplay=live.autoplay and not following,  # following: the master's Start plays
-        tempo_follows=following,
+        tempo_follows=following or settings.link.enabled,  # a new genre keeps the clock's
     )
 
 
@@ -321,6 +325,7 @@ class Daemon:
         self.midi_out: MidiSender | None = None
         self.clock_out: ClockOut | None = None  # jamd's MIDI clock (midi.clock = send)
         self.clock_follow: ClockFollow | None = None  # a master's (midi.clock = follow)
+        self.link: LinkClock | None = None  # Ableton Link (link.enabled or /jamd/link 1)
         self.started = asyncio.Event()  # audio runs and the conductor plays (READY=1)
         self.stopped_at: float | None = None
         self._stopping = False
@@ -432,6 +437,10 @@ class Daemon:
             if self.midi is not None and settings.midi.follows_clock:
                 self.clock_follow = self._follow_clock(settings, conductor)
                 self.midi.clock = self.clock_follow
+        self.link = self._make_link(settings, conductor)
+        if settings.link.enabled:
+            with contextlib.suppress(CommandError):  # logged: jamd plays on its own clock
+                self._join_link()
         gc.collect()
         gc.freeze()  # start-up's objects stay put: the collector's passes stay short
         status = self._status_line()
@@ -522,6 +531,61 @@ class Daemon:
             early=early,
         )
 
+    def _make_link(self, settings: Settings, conductor: Conductor) -> LinkClock:
+        engine = self.engine
+        return LinkClock(
+            conductor,
+            AudioClock(engine.position, engine.sample_rate),
+            engine.position,
+            lambda command: self._apply(conductor, command, None, engine.position()),
+            quantum=settings.link.quantum,
+            start_stop=settings.link.start_stop,
+        )
+
+    def _join_link(self) -> None:
+        """Into the Link session; without aalink, an error in the log and jamd's own clock."""
+        assert self.link is not None
+        try:
+            self.link.join()
+        except LinkUnavailable as error:
+            log.error("%s; jamd plays on its own clock", error)
+            raise CommandError(str(error)) from None
+
+    def _set_link(self, command: SetLink, position: int) -> Outcome:
+        if self.link is None:
+            raise CommandError("Link is not ready yet")
+        if command.on:
+            self._join_link()
+            detail = "joined: the next bar on the session's"
+        else:
+            self.link.leave()
+            detail = "left: jamd keeps its own clock"
+        self._show_clock()
+        return Outcome(command, position, detail=detail)
+
+    def _clock_source(self) -> str:
+        """Which clock leads: a running MIDI clock, else Link, else jamd's own."""
+        if self.clock_follow is not None and self.clock_follow.leading:
+            return "midi"
+        if self.link is not None and self.link.enabled:
+            return "link"
+        return "internal"
+
+    def _show_clock(self) -> None:
+        conductor = self.conductor
+        if conductor is None:
+            return
+        source = self._clock_source()
+        if conductor.session.clock != source:
+            log.info("clock: %s leads", source)
+            conductor.set_clock_state(clock=source)
+        midi = self.settings.midi
+        follows = (midi.enabled and midi.follows_clock) or (
+            self.link is not None and self.link.enabled
+        )
+        if conductor.settings.tempo_follows != follows:  # a new genre keeps the clock's tempo
+            conductor.settings = replace(conductor.settings, tempo_follows=follows)
+
     def _engine_process(self, settings: Settings) -> Any:
         """The engine's process, launched (None: the engine runs inline, in this process)."""
         if settings.audio.engine == "inline":
@@ -566,6 +630,8 @@ class Daemon:
             self.osc.close()
         if self.midi is not None:
             self.midi.close()
+        if self.link is not None:
+            self.link.close()  # the peers hear jamd leave
         engine, self.engine = self.engine, None
         if engine is not None:
             if self.conductor is not None and _alive(engine):
@@ -617,6 +683,9 @@ class Daemon:
                 self._reload()
             now = time.monotonic()
             if now >= next_tick:
+                if self.link is not None:
+                    self.link.tick(leads=self._clock_source() == "link")
+                    self._show_clock()
                 conductor.tick(engine.position())
                 if self.clock_out is not None:
                     self.clock_out.tick(engine.position())
@@ -634,7 +703,12 @@ class Daemon:
             following = self.clock_follow
             if isinstance(command, SetTempo) and following is not None and following.leading:
                 raise CommandError(f"the tempo follows the MIDI clock from {following.port}")
-            outcome = conductor.apply(command, position)
+            if isinstance(command, SetLink):
+                outcome = self._set_link(command, position)
+            else:
+                outcome = conductor.apply(command, position)
+            if isinstance(command, SetTempo) and self.link is not None:
+                self.link.set_tempo(command.bpm)  # the session's tempo is jamd's
         except CommandError as error:
             self.errors += 1
             log.debug("refused %s: %s", command, error)
@@ -686,6 +760,11 @@ class Daemon:
             line += f"; {stats.late_notes} late notes, {stats.underruns} underruns"
         if self.trainer is not None and self.trainer.state.running:
             line += f"; {self.trainer.state.status()}"
+        if self.link is not None and self.link.enabled:
+            session = self.conductor.session
+            peers = session.link_peers
+            line += f"; Link: {peers} peer{'' if peers == 1 else 's'}, {session.link_tempo:g} BPM"
+        line += f"; clock: {self.conductor.session.clock}"
         if stats.broken_buffers:
             line += f"; BROKEN AUDIO ({stats.broken_buffers} buffers hold NaN): restart jamd"
         return line
@@ -717,6 +796,8 @@ class Daemon:
             self._retraining = asyncio.create_task(
                 self._restart_training(new, styles, self._retraining), name="jamd retraining"
             )
+        if old.link != new.link:
+            self._reload_link(new)
         conductor.settings = live_settings(new)
         conductor.reload(styles, patches, self.engine.position())
         space = osc_space(styles, patches)
@@ -728,6 +809,19 @@ class Daemon:
             self.bus.submit(command)
         log.info("reloaded %s", self.config or "the settings")
         self.notifier.ready(self._status_line())
+
+    def _reload_link(self, settings: Settings) -> None:
+        link = self.link
+        if link is None:
+            return
+        link.quantum, link.start_stop = settings.link.quantum, settings.link.start_stop
+        if settings.link.enabled and not link.enabled:
+            with contextlib.suppress(CommandError):  # logged: jamd keeps its own clock
+                self._join_link()
+        elif not settings.link.enabled and link.enabled:
+            link.leave()
+        self._show_clock()
+        log.info("reload: [link] applied")
 
     def _start_midi(self, settings: Settings, space: Space) -> None:
         """MIDI in, with program changes recalling OSC's presets and MIDI learn over OSC."""

@@ -100,6 +100,17 @@ class Panic(Command):
 
 
 @dataclass(frozen=True, slots=True)
+class SetLink(Command):
+    """Join (``True``) or leave the Ableton Link session; joined, jamd's next bar line lands
+    on the session's (docs/clock.md)."""
+
+    on: bool
+
+    def __post_init__(self) -> None:
+        _flag("link", self.on)
+
+
+@dataclass(frozen=True, slots=True)
 class SetTempo(Command):
     bpm: float
     boundary: ClassVar[Boundary] = Boundary.BEAT
@@ -374,5 +385,5 @@ class SetMaster(Command):
 ALL_COMMANDS: tuple[type[Command], ...] = (
     Play, Stop, Continue, Panic, SetTempo, SetKey, SetChord, Regenerate, NextSection,
     GotoSection, Fill, Ending, SetGenre, SetEnergy, SetMood, SetLevel, SetPan, SetMute,
-    SetSolo, SetSend, SetTone, SetPatch, SetMaster,
+    SetSolo, SetSend, SetTone, SetPatch, SetMaster, SetLink,
 )  # fmt: skip

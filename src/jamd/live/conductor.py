@@ -764,9 +764,33 @@ class Conductor:
         bpm = min(max(bpm, TEMPO_RANGE[0]), TEMPO_RANGE[1])
         self.session = replace(self.session, tempo=round(bpm, 2))
         if self._map is not None and self.playing:
+            was = round(self._map.sample_at(beat))
             self._map.resume(beat, at, bpm)
             self.engine.set_delay_time(DELAY_BEATS * 60.0 / bpm)
-            self._reschedule_from(at, cut=False)
+            # a beat moved later leaves nothing behind where it was; one moved earlier cuts
+            # what was to play before it short
+            self._reschedule_from(min(was, at), cut=False, from_beat=beat if at < was else None)
+        self._publish()
+
+    def next_bar_line(self, sample: int) -> tuple[float, float] | None:
+        """The first planned bar line at or after ``sample``: its transport beat and the
+        beats in that bar (None when nothing is planned there)."""
+        if self._map is None or not self.playing:
+            return None
+        for bar in self._bars:
+            if self._start_sample(bar) >= sample:
+                return bar.start_beat, bar.end_beat - bar.start_beat
+        return None
+
+    def bar_start(self, position: int) -> int | None:
+        """The engine sample the bar playing at ``position`` started on (None: none plays)."""
+        bar = self._now_playing(position)
+        return None if bar is None else self._start_sample(bar)
+
+    def set_clock_state(self, **fields: object) -> None:
+        """What the clock sources say (the clock that leads, Link's peers and tempo), shown
+        in the session like everything else."""
+        self.session = replace(self.session, **fields)  # type: ignore[arg-type]
         self._publish()
 
     def _samples_per_beat(self) -> float:
@@ -778,9 +802,10 @@ class Conductor:
         for listener in list(self.transport_listeners):
             listener(kind, at, beat, song_beat)
 
-    def _reschedule_from(self, at: int, *, cut: bool) -> None:
+    def _reschedule_from(self, at: int, *, cut: bool, from_beat: float | None = None) -> None:
         """Send the planned notes from sample ``at`` again (the tempo map moved them, or a
-        panic cut them). Patch changes there are sent again too."""
+        panic cut them). Patch changes there are sent again too. ``from_beat``: notes of
+        earlier beats are not sent again (a beat moved earlier than they were to play)."""
         if cut:
             self.engine.release(at)
         else:
@@ -789,7 +814,10 @@ class Conductor:
         for bar in self._bars:
             if self._start_sample(bar) >= at:
                 self._change_patches(previous, bar)
-            notes = [n for n in self._notes(bar.events) if n.start >= at]
+            events = bar.events
+            if from_beat is not None:
+                events = tuple(e for e in events if e.start >= from_beat - 1e-9)
+            notes = [n for n in self._notes(events) if n.start >= at]
             if notes:
                 self.engine.schedule(notes)
             previous = bar.patches

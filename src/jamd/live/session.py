@@ -76,6 +76,11 @@ class Session:
     master_db: float = 0.0
     mixer: Mapping[str, PartMix] = field(default_factory=dict)
     pending: tuple[str, ...] = ()  # changes waiting for their boundary, in words
+    clock: str = "internal"  # the clock source that leads: internal, link or midi
+    link: bool = False  # in an Ableton Link session
+    link_peers: int = 0  # other Link peers in it
+    link_tempo: float = 0.0  # the session's tempo (0: not in one)
+    link_downbeat: float = -1.0  # the session beat the bar playing started on (-1: none)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mixer", _frozen_mixer(self.mixer))

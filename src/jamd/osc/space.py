@@ -36,6 +36,7 @@ from jamd.live.commands import (
     SetGenre,
     SetKey,
     SetLevel,
+    SetLink,
     SetMaster,
     SetMood,
     SetMute,
@@ -53,7 +54,16 @@ from jamd.training.state import TrainingState
 
 Args = tuple[Any, ...]
 FADER_DB = (-60.0, 6.0)  # a volume fader's 0..1 spans these dB, linearly (0 dB at 0.909)
-STATE_ONLY = ("/jamd/bar", "/jamd/bars", "/jamd/song", "/jamd/transport")
+STATE_ONLY = (
+    "/jamd/bar",
+    "/jamd/bars",
+    "/jamd/song",
+    "/jamd/transport",
+    "/jamd/clock",
+    "/jamd/link/peers",
+    "/jamd/link/tempo",
+    "/jamd/link/downbeat",
+)
 STREAMED = ("/jamd/beat",)  # sent to subscribers at osc.beat_hz, not part of the state
 PRESET_ADDRESSES = ("/jamd/preset/save", "/jamd/preset/load", "/jamd/preset/list")
 SONG_ADDRESSES = ("/jamd/like", "/jamd/skip", "/jamd/song/replay")  # kept in the store
@@ -174,6 +184,11 @@ def _scalars(session: Session) -> tuple[object, ...]:
         session.song,
         session.seed,
         session.master_db,
+        session.clock,
+        session.link,
+        session.link_peers,
+        session.link_tempo,
+        session.link_downbeat,
     )
 
 
@@ -197,6 +212,11 @@ def _global_state(session: Session) -> dict[str, Args]:
         "/jamd/seed": (session.seed,),
         "/jamd/master": (to_fader(session.master_db, *MASTER_RANGE),),
         "/jamd/master/db": (float(session.master_db),),
+        "/jamd/clock": (session.clock,),
+        "/jamd/link": (1 if session.link else 0,),
+        "/jamd/link/peers": (session.link_peers,),
+        "/jamd/link/tempo": (float(session.link_tempo),),
+        "/jamd/link/downbeat": (float(session.link_downbeat),),
     }
 
 
@@ -261,6 +281,16 @@ def _pressed(args: Args) -> bool:
     if isinstance(value, int | float) and value in (0, 1):
         return bool(value)
     raise OscError(f"takes nothing, or 1 (pressed) / 0 (released), got {_shown(value)}")
+
+
+def _switch(args: Args) -> bool:
+    """A toggle that must say which way: 1 (or true) on, 0 (or false) off."""
+    value = _one(args, "1 (on) or 0 (off)")
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    raise OscError(f"takes 1 (on) or 0 (off), got {_shown(value)}")
 
 
 def _seed(args: Args, what: str) -> int:
@@ -355,6 +385,12 @@ def _addresses(
             ),
         ),
         Address("/jamd/tempo/tap", "button (tap the beat)", "next beat, from the 2nd tap", tap),
+        Address(
+            "/jamd/link",
+            "1 join / 0 leave the Ableton Link session",
+            "now; joined, the next bar on the session's",
+            lambda args: SetLink(_switch(args)),
+        ),
         Address(
             "/jamd/key",
             "string (C, F#m, 'Eb minor', 'D dorian')",
