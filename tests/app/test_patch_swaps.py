@@ -6,12 +6,11 @@ queue behind whatever else the shared machine runs, and the count says more abou
 about a patch change (it is a failure, not a skip, when this machine cannot run it realtime).
 Xruns can still come in bursts from outside (they hit quiet moments as well).
 So each change is judged with a quiet window on either side: a change with an xrun while both
-its neighbours are clean is one the change caused. This machine is also a virtual one whose
-host takes its CPUs away at times (steal time in /proc/stat, counted in 10 ms ticks; the
-failing change windows of 2026-12-03 mostly had some), and ``perf sched`` once showed pyo's
-callback, 0.25 ms as a rule, on the CPU for 7 ms in one go. A change window that lost time to
-the host is not judged either. Most changes must be judged, so the test
-cannot pass on a machine too busy to tell.
+its neighbours are clean is one the change caused. Most changes must be judged, so the test
+cannot pass on a machine too busy to tell. This machine is also a virtual one whose host takes
+its CPUs away at times: the time it took in each change window (steal in /proc/stat, 10 ms
+ticks) is in the failure message. It is not used to excuse a window: most windows here lose a
+tick or more, with or without an xrun, so it does not tell one cause from another.
 
 The plucked patches are left out: a change to one, followed by a bar of pitches it has not
 played yet, can still cost an xrun here (their strings take 2 to 14 ms a note to make; see
@@ -94,7 +93,7 @@ def test_patch_changes_over_osc_cause_no_xruns(
     assert set(policies) == {SCHED_FIFO}, policies
     assert taken == [1] * len(SWAPS)
     assert broken == 0
-    judged = [change for before, change, after, stolen in xruns if before == after == stolen == 0]
+    judged = [change for before, change, after, _ in xruns if before == after == 0]
     assert len(judged) >= 4, (
         f"the machine is too busy to tell (xruns before, in, after each; steal ticks: {xruns})"
     )

@@ -670,20 +670,27 @@ def test_jamd_train_stores_spotify_samples_and_fits_models(
     assert {row[2] for row in rows} == {0.2}
 
 
-def test_jamd_train_source_spotify_without_credentials_exits_2_saying_what_to_set(
-    tmp_path: Path,
-) -> None:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("SPOTIPY_", "JAMD_TRAIN"))}
+def _jamd_train(
+    database: Path, *arguments: str, **environ: str
+) -> "subprocess.CompletedProcess[str]":
+    """``jamd train --source spotify`` as a user runs it, with no Spotify settings of the
+    suite's environment but ``environ``."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SPOTIPY_", "JAMD_TRAIN"))}
     jamd = str(Path(sys.executable).parent / "jamd")
-    database = str(tmp_path / "none.sqlite3")
-    done = subprocess.run(
-        [jamd, "train", "--source", "spotify", "--db", database, "--no-progress"],
+    return subprocess.run(
+        [jamd, "train", "--source", "spotify", *arguments, "--db", str(database), "--no-progress"],
         capture_output=True,
         text=True,
         check=False,
-        timeout=120,
-        env=environ,
+        timeout=300,
+        env=clean | environ,
     )
+
+
+def test_jamd_train_source_spotify_without_credentials_exits_2_saying_what_to_set(
+    tmp_path: Path,
+) -> None:
+    done = _jamd_train(tmp_path / "none.sqlite3")
     assert done.returncode == 2, done.stderr
     assert "no Spotify client_id or client_secret" in done.stderr
     assert "SPOTIPY_CLIENT_SECRET" in done.stderr
@@ -692,33 +699,15 @@ def test_jamd_train_source_spotify_without_credentials_exits_2_saying_what_to_se
 def test_jamd_train_source_spotify_from_the_command_line(
     spotify: FakeSpotify, tmp_path: Path
 ) -> None:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("SPOTIPY_", "JAMD_TRAIN"))}
-    environ |= {
-        "SPOTIPY_CLIENT_ID": CLIENT_ID,
-        "SPOTIPY_CLIENT_SECRET": SECRET,
-        "JAMD_TRAINING__SPOTIFY__API_URL": spotify.server.url_for("/v1/"),
-        "JAMD_TRAINING__SPOTIFY__TOKEN_URL": spotify.server.url_for("/api/token"),
-        "JAMD_TRAINING__SPOTIFY__TRACKS_PER_GENRE": "4",
-    }
-    jamd = str(Path(sys.executable).parent / "jamd")
-    database = str(tmp_path / "cli.sqlite3")
-    done = subprocess.run(
-        [
-            jamd,
-            "train",
-            "--source",
-            "spotify",
-            "--genre",
-            "blues",
-            "--db",
-            database,
-            "--no-progress",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-        env=environ,
+    done = _jamd_train(
+        tmp_path / "cli.sqlite3",
+        "--genre",
+        "blues",
+        SPOTIPY_CLIENT_ID=CLIENT_ID,
+        SPOTIPY_CLIENT_SECRET=SECRET,
+        JAMD_TRAINING__SPOTIFY__API_URL=spotify.server.url_for("/v1/"),
+        JAMD_TRAINING__SPOTIFY__TOKEN_URL=spotify.server.url_for("/api/token"),
+        JAMD_TRAINING__SPOTIFY__TRACKS_PER_GENRE="4",
     )
     assert done.returncode == 0, done.stderr
     assert re.search(r"^blues\s+spotify\s+4\s+0\s+4\s+v1 \(4 samples\)$", done.stdout, re.M)
