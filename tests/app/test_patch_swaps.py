@@ -18,6 +18,7 @@ docs/performance.md).
 """
 
 import asyncio
+import time
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,7 @@ def test_patch_changes_over_osc_cause_no_xruns(
         "this test needs JACK realtime: run it as root, or as a member of the audio group "
         "(Debian's jackd2 gives it an rtprio limit)"
     )
+    wait_for_the_host()
     overrides = click_overrides(
         jack_server,
         **{
@@ -103,6 +105,23 @@ def test_patch_changes_over_osc_cause_no_xruns(
     audio, _ = read_wav(master)
     assert np.all(np.isfinite(audio))
     assert float(np.sqrt(np.mean(audio[48000:] ** 2))) > 0.01  # it played throughout
+
+
+QUIET_WAIT_SECONDS = 90.0
+
+
+def wait_for_the_host() -> None:
+    """Wait (at most ``QUIET_WAIT_SECONDS``) for a second in which the host takes no CPU time
+    from this machine. A fresh clone's CI reaches this test right after installing, and there
+    the host took 30 to 40 ticks of 10 ms in each 0.4 s change window (xruns in all of them),
+    while the same test run alone minutes later passed with none (the host evening out the
+    install's burst, most likely). What follows is judged either way."""
+    deadline = time.monotonic() + QUIET_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        before = stolen_ticks()
+        time.sleep(1.0)
+        if stolen_ticks() == before:
+            return
 
 
 SCHED_FIFO = 1  # the policy field of /proc/PID/task/TID/stat
