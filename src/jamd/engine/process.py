@@ -321,7 +321,7 @@ def follow_jack_realtime() -> int:
             if os.sched_getscheduler(tid) & ~os.SCHED_RESET_ON_FORK != os.SCHED_OTHER:
                 continue  # JACK's audio thread: realtime already, higher
             os.sched_setscheduler(tid, os.SCHED_FIFO | os.SCHED_RESET_ON_FORK, param)
-        except (OSError, ProcessLookupError) as error:
+        except OSError as error:  # not allowed, or the thread has just ended
             log.info("the engine's threads stay at ordinary priority (%s)", error)
             break
         moved += 1

@@ -10,14 +10,12 @@ The library is scanned off the event loop (``asyncio.to_thread``), symlinked fol
 followed once each (a loop is not followed round), and at most ``max_files`` files are taken.
 ``fetch`` hands a genre's files to a process pool in chunks, a few chunks in flight at a time,
 so thousands of files never make thousands of futures and a cancelled fetch stops after the
-chunks already running. Parsing never runs in the caller's process; the workers run niced
-(``lower_priority``) and the pool is handed each chunk from a thread, since a submit may
-spawn a worker (~10 ms the loop would wait).
+chunks already running. Parsing never runs in the caller's process: the workers are
+``jamd.training.workers``' (spawned, niced, handed each chunk from a thread).
 """
 
 import asyncio
 import logging
-import multiprocessing
 import os
 import time
 import tomllib
@@ -33,12 +31,12 @@ from jamd.settings import MidiLibrary
 from jamd.store.records import Sample
 from jamd.training.midifile import MidiFileError, analyse
 from jamd.training.source import Fetched, Progress, SourceError
+from jamd.training.workers import spawn_pool, submit
 
 logger = logging.getLogger(__name__)
 
 SUFFIXES = (".mid", ".midi")
 CHUNK = 32  # files per task handed to a worker
-WORKER_NICENESS = 10  # how much lower the workers' CPU priority is than the daemon's
 NO_GENRE = "no genre"
 UNREADABLE_FOLDER = "unreadable folder"
 WORKER_FAILED = "worker failed"
@@ -135,11 +133,8 @@ class MidiLibrarySource:
             while next_chunk < len(chunks) or pending:
                 while next_chunk < len(chunks) and len(pending) < 2 * self._workers:
                     paths = [path for path, _ in chunks[next_chunk]]
-                    # from a thread: a submit may spawn a worker process, ~10 ms (the pool
-                    # itself is made here, so that close() always finds it)
-                    pool = self._executor()
-                    submitted = await asyncio.to_thread(pool.submit, analyse_files, paths)
-                    future = asyncio.wrap_future(submitted)
+                    # the pool is made here, so that close() always finds it
+                    future = await submit(self._executor(), analyse_files, paths)
                     sizes[future] = len(paths)
                     pending.add(future)
                     next_chunk += 1
@@ -160,15 +155,9 @@ class MidiLibrarySource:
             await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
 
     def _executor(self) -> Executor:
-        """The pool, started on first use. Spawned, not forked: the daemon's process has
-        threads (aiosqlite, MIDI) a fork would copy mid-lock, and a forkserver would outlive
-        ``close()``."""
+        """The pool, started on first use."""
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                max_workers=self._workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=lower_priority,  # the live side wins the CPU on a machine of few cores
-            )
+            self._pool = spawn_pool(self._workers)
         return self._pool
 
     def _collect(
@@ -326,16 +315,6 @@ class MidiLibrarySource:
                 continue
             entries[key.strip("/")] = genre
         return entries
-
-
-def lower_priority() -> None:
-    """In a worker process, first: niced by ``WORKER_NICENESS``, so that on a machine of few
-    cores the daemon's loop and the engine win the CPU. (SCHED_IDLE was tried: the refresh
-    took a third longer for no clear gain in the loop's stalls.)"""
-    try:
-        os.nice(WORKER_NICENESS)
-    except OSError as error:
-        logger.warning("a training worker could not lower its priority: %s", error)
 
 
 def quality(features: dict[str, Any]) -> float:

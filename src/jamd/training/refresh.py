@@ -20,11 +20,10 @@ each batch of samples is one transaction, and a model is stored only once fitted
 
 import asyncio
 import logging
-import multiprocessing
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -34,9 +33,9 @@ from jamd.store import Store, StoreError
 from jamd.store.records import Sample
 from jamd.styles.library import StyleLibrary
 from jamd.training.fit import fit
-from jamd.training.midilib import lower_priority
 from jamd.training.source import Fetched, Source, SourceError
 from jamd.training.state import TrainingState
+from jamd.training.workers import spawn_pool, submit
 
 log = logging.getLogger(__name__)
 
@@ -78,16 +77,6 @@ class RefreshResult:
         head = "cancelled" if self.cancelled else "done"
         models = f"models for {', '.join(fitted)}" if fitted else "no new models"
         return f"{head}: {stored} samples stored, {skipped} skipped; {models}"
-
-
-def _spawn_pool(workers: int) -> Executor:
-    # spawn, not fork: the daemon has threads (SQLite's, the engine's pipe) a fork would copy;
-    # niced (lower_priority), so that on a machine of few cores the live side wins the CPU
-    return ProcessPoolExecutor(
-        workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=lower_priority,
-    )
 
 
 class Trainer:
@@ -300,12 +289,8 @@ class Trainer:
             return None, 0
         style = await asyncio.to_thread(self.styles.get, genre)  # read and checked the first time
         if self._executor is None:
-            self._executor = _spawn_pool(1)  # here, so that close() always finds it
-        # submitted from a thread: the first submit spawns the worker process, ~10 ms
-        submitted = await asyncio.to_thread(
-            self._executor.submit, _fit_to_dict, genre, samples, style
-        )
-        model = await asyncio.wrap_future(submitted)
+            self._executor = spawn_pool(1)  # here, so that close() always finds it
+        model = await (await submit(self._executor, _fit_to_dict, genre, samples, style))
         counts = Counter(sample.source for sample in samples)
         stats = await self.store.put_style(genre, model, len(samples), dict(counts))
         # validated in a thread too: StyleModel.from_dict is ~4 ms of Python
