@@ -14,7 +14,15 @@ session beat, as each daemon's own sample clock places it (``/jamd/link/downbeat
   bound that needs no log, from starting the second daemon's process to the first time its
   bar's downbeat is read equal (within 0.01 beat) to one of the first daemon's.
 
-Run: .venv/bin/python bench/link.py [--seconds 120]
+With ``--band N``, a band instead (docs/band.md): two members play one song (the drums and
+bass on one, the rest on the other); a third member starts N times, a second or two apart
+(another phase of the bar each time), and stops again. For each join: the *time to lock*, from
+its "joined the session" to the moment it plays the band's bar (its log: when it took the
+band's song, and how far ahead that sounds), checked against the first member's bar for the
+same downbeat (song, section, bar, chord); and its Link lock as above. Then tempo changes sent
+to one member: from the command's log line to the other's new tempo (its log), in ms and beats.
+
+Run: .venv/bin/python bench/link.py [--seconds 120] [--band 8]
 Targets (issue 8): p99 <= 1 ms; lock within one bar.
 """
 
@@ -100,6 +108,91 @@ def measure(seconds: float) -> dict[str, Any]:
     }
 
 
+def band_lock_ms(log: str) -> float | None:
+    """From "joined the session" to when the band's bar sounds (the adoption's log line)."""
+    lines = log.splitlines()
+    joined = next((line for line in lines if "Link: joined the session" in line), None)
+    took = next((line for line in lines if "band: " in line and "'s song: " in line), None)
+    if joined is None or took is None:
+        return None
+    ahead = re.search(r"\(plays in ([\d.]+) ms\)", took)
+    return (stamp(took) - stamp(joined)) * 1000 + (float(ahead.group(1)) if ahead else 0.0)
+
+
+def tempo_ms(sender: str, receiver: str, bpm: float) -> float | None:
+    """From the sender's taking ``bpm`` (its debug line) to the receiver's session at it."""
+    shown = f"{bpm:g} BPM"
+    sent = next((line for line in sender.splitlines() if f"SetTempo(bpm={bpm})" in line), None)
+    if sent is None:
+        return None
+    after = stamp(sent)
+    got = next(
+        (
+            line
+            for line in receiver.splitlines()
+            if f", {shown}" in line and "jamd: playing" in line and stamp(line) >= after - 0.001
+        ),
+        None,
+    )
+    return None if got is None else (stamp(got) - after) * 1000
+
+
+def measure_band(joins: int) -> dict[str, Any]:
+    directory = Path(tempfile.mkdtemp(prefix="jamd-bench-band-"))
+    ports = {name: driver.free_port() for name in ("a", "b", "c")}
+    first = driver.band_member("a", directory, ports, ["drums", "bass"])
+    second = driver.band_member("b", directory, ports, ["keys", "pad", "lead"])
+    locks: list[float] = []
+    link_locks: list[float] = []
+    right: list[bool] = []
+    tempos: list[tuple[float, float]] = []
+    try:
+        for daemon in (first, second):
+            daemon.wait_state(lambda s: s["/jamd/bar"][0] >= 1, "a bar")
+        for join in range(joins):
+            time.sleep(0.6 + 0.37 * join % 2.0)  # another phase of the bar each time
+            third = driver.Jamd(
+                f"c{join}",
+                directory,
+                120.0,
+                port=ports["c"],
+                extra=f'[band]\nname = "c"\npeers = ["127.0.0.1:{ports["a"]}", '
+                f'"127.0.0.1:{ports["b"]}"]\n',
+            )
+            try:
+                third.wait_state(lambda s: s["/jamd/bar"][0] >= 1, "the band's bar")
+                theirs, mine = driver.bars_of([first, third], 2)
+                common = set(theirs) & set(mine)
+                right.append(bool(common) and all(theirs[k][:4] == mine[k][:4] for k in common))
+            finally:
+                third.stop()
+            lock = band_lock_ms(third.text())
+            if lock is not None:
+                locks.append(lock)
+            link = lock_ms(third.text())
+            if link is not None:
+                link_locks.append(link)
+        for bpm, daemon in zip(
+            (133.0, 97.0, 150.0, 120.0), (first, second, first, second), strict=True
+        ):
+            daemon.send("/jamd/tempo", bpm)
+            other = second if daemon is first else first
+            other.wait_state(lambda s, bpm=bpm: abs(s["/jamd/tempo"][0] - bpm) < 0.01, f"{bpm}")
+            time.sleep(0.5)
+            took = tempo_ms(daemon.text(), other.text(), bpm)
+            if took is not None:
+                tempos.append((took, took * bpm / 60000.0))
+    finally:
+        codes = [daemon.stop() for daemon in (first, second)]
+    return {
+        "locks": locks,
+        "link_locks": link_locks,
+        "right": right,
+        "tempos": tempos,
+        "exit": codes,
+    }
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
@@ -108,17 +201,20 @@ def percentile(values: list[float], share: float) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=120.0)
+    parser.add_argument("--band", type=int, default=0, help="late joins of a band member")
     arguments = parser.parse_args()
     if os.environ.get(IN_NAMESPACE) != "1":
         script = (
             "ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo"
             f" && exec {shlex.quote(sys.executable)} {shlex.quote(__file__)}"
-            f" --seconds {arguments.seconds}"
+            f" --seconds {arguments.seconds} --band {arguments.band}"
         )
         environment = {**os.environ, IN_NAMESPACE: "1"}
         return subprocess.run(
             ["unshare", "-n", "sh", "-c", script], env=environment, check=False
         ).returncode
+    if arguments.band:
+        return report_band(measure_band(arguments.band))
     result = measure(arguments.seconds)
     differences = result["differences"]
     out = sys.stdout
@@ -136,6 +232,27 @@ def main() -> int:
     polled = result["lock_polled_ms"]
     shown = "not seen" if polled is None else f"{polled:.0f} ms"
     out.write(f"time to lock, polled upper bound (process start -> downbeats equal): {shown}\n")
+    out.write(f"exit codes: {result['exit']}\n")
+    return 0
+
+
+def report_band(result: dict[str, Any]) -> int:
+    out, bar = sys.stdout, 4 * 60000.0 / 120.0
+    locks, links = result["locks"], result["link_locks"]
+    out.write(f"late joins: {len(result['right'])}, on the band's bar: {sum(result['right'])}\n")
+    if locks:
+        out.write(
+            "time to lock (joined -> the band's bar sounds, ms): "
+            f"p50 {statistics.median(locks):.0f}, max {max(locks):.0f} "
+            f"(a bar at 120 BPM: {bar:.0f} ms; in bars: max {max(locks) / bar:.2f})\n"
+        )
+    if links:
+        out.write(
+            "Link lock of the same joins (joined -> bar lines on the session's, ms): "
+            f"p50 {statistics.median(links):.0f}, max {max(links):.0f}\n"
+        )
+    for took, beats in result["tempos"]:
+        out.write(f"tempo change reached the other member in {took:.0f} ms ({beats:.2f} beats)\n")
     out.write(f"exit codes: {result['exit']}\n")
     return 0
 

@@ -3,14 +3,18 @@
 import subprocess
 import sys
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
 from jamd.app.config import read_settings
 from jamd.app.daemon import settings_changes
+from jamd.compose import Part
 from jamd.live.commands import SetKey, SetLevel, SetMute, SetTempo
 from jamd.settings import (
     MASK,
+    Band,
+    PartName,
     Settings,
     SettingsError,
     dump_settings,
@@ -147,3 +151,14 @@ def test_read_settings_checks_the_genre_key_and_directories(tmp_path: Path) -> N
     text = "\n".join(caught.value.problems)
     assert "music.key:" in text
     assert f"paths.styles: {tmp_path / 'none'} is not a directory" in text
+
+
+def test_the_band_s_parts_are_the_composer_s_and_peers_are_host_and_port() -> None:
+    assert set(get_args(PartName)) == {part.value for part in Part}
+    assert Band(parts=("drums",), peers=("127.0.0.1:9001", "[::1]:9002")).enabled
+    assert not Band().enabled
+    for wrong in ("127.0.0.1", "host:", ":9000", "host:99999", "host:port"):
+        with pytest.raises(ValueError, match="a peer is host:port"):
+            Band(peers=(wrong,))
+    with pytest.raises(ValueError, match="parts"):
+        Band(parts=("guitar",))  # type: ignore[arg-type]

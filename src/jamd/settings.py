@@ -20,7 +20,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, SecretStr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    IPvAnyNetwork,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 
 from jamd.errors import InputError, validation_messages
@@ -166,6 +174,35 @@ class Link(_Section):
     start_stop: bool = True  # share play and stop with the peers that do too
 
 
+PartName = Literal["drums", "bass", "keys", "pad", "lead"]  # jamd.compose.Part's values
+
+
+class Band(_Section):
+    """Several jamd instances playing one song (docs/band.md): this one plays ``parts`` (none
+    named: all of them); a command given to it is shared with ``peers`` (their OSC addresses,
+    ``host:port``) and lands on the same Link bar in all of them, ``ahead_ms`` after it was
+    given at the earliest (time for it to reach them). ``name`` tells this one from its peers
+    (empty: the host and port of its OSC server)."""
+
+    parts: tuple[PartName, ...] = ()
+    peers: tuple[str, ...] = ()
+    name: str = ""
+    ahead_ms: Annotated[float, Field(ge=0, le=2000)] = 80.0
+
+    @field_validator("peers")
+    @classmethod
+    def _addresses(cls, peers: tuple[str, ...]) -> tuple[str, ...]:
+        for peer in peers:
+            host, colon, port = peer.rpartition(":")
+            if not colon or not host or not port.isdigit() or not 0 < int(port) <= 65535:
+                raise ValueError(f"a peer is host:port, such as 127.0.0.1:9001; got {peer!r}")
+        return peers
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.peers or self.parts)
+
+
 class Log(_Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
 
@@ -233,6 +270,7 @@ class Settings(BaseSettings):
     osc: Osc = Osc()
     midi: Midi = Midi()
     link: Link = Link()
+    band: Band = Band()
     log: Log = Log()
     paths: Paths = Paths()
     training: Training = Training()

@@ -43,9 +43,11 @@ class Jamd:
         *,
         no_aalink: bool = False,
         autoplay: bool = True,
+        port: int | None = None,
+        extra: str = "",
     ):
         self.name = name
-        self.port = free_port()
+        self.port = port or free_port()
         self.log = directory / f"{name}.log"
         config = directory / f"{name}.toml"
         config.write_text(
@@ -77,6 +79,7 @@ patches = ["{TESTS / "patches"}"]
 database = "{directory / name}.sqlite3"
 [log]
 level = "debug"
+{extra}
 """,
             encoding="utf-8",
         )
@@ -257,6 +260,81 @@ def alone(directory: Path) -> dict[str, Any]:
     return result
 
 
+def band_member(
+    name: str, directory: Path, ports: dict[str, int], parts: list[str], **options: Any
+) -> Jamd:
+    """A member of a band of the daemons in ``ports``, playing ``parts``."""
+    peers = [f"127.0.0.1:{port}" for other, port in ports.items() if other != name]
+    extra = f"""
+[band]
+name = "{name}"
+parts = {json.dumps(parts)}
+peers = {json.dumps(peers)}
+"""
+    return Jamd(name, directory, 120.0, port=ports[name], extra=extra, **options)
+
+
+def bars_of(daemons: list[Jamd], bars: int) -> list[dict[int, list[Any]]]:
+    """Each daemon's bars by session bar (its downbeat over the quantum, 4 beats): [song seed,
+    section, song bar, chord, downbeat], read from all in turn for ``bars`` session bars."""
+    seen: list[dict[int, list[Any]]] = [{} for _ in daemons]
+    end = time.monotonic() + DEADLINE
+    while min(map(len, seen)) < bars and time.monotonic() < end:
+        for daemon, bars_seen in zip(daemons, seen, strict=True):
+            state = daemon.state()
+            if not state or state["/jamd/band/downbeat"][0] < 0:
+                continue
+            downbeat = state["/jamd/band/downbeat"][0]
+            bars_seen.setdefault(
+                round(downbeat / 4.0),
+                [
+                    state["/jamd/seed"][0],
+                    state["/jamd/section"][0],
+                    state["/jamd/bar"][0],
+                    state["/jamd/chord"][0],
+                    downbeat,
+                ],
+            )
+    return seen
+
+
+def band(directory: Path) -> dict[str, Any]:
+    """Two members play one song, each its parts; a section jump sent to one lands on the same
+    bar in both; a third joins late and is on the band's song, section and bar."""
+    ports = {name: free_port() for name in ("a", "b", "c")}
+    first = band_member("a", directory, ports, ["drums", "bass"])
+    second = band_member("b", directory, ports, ["keys", "pad", "lead"])
+    result: dict[str, Any] = {}
+    third: Jamd | None = None
+    try:
+        for daemon in (first, second):
+            daemon.wait_state(
+                lambda s: s["/jamd/link/peers"] == (1,) and s["/jamd/bar"][0] >= 1, "a bar"
+            )
+        result["parts"] = [d.state()["/jamd/band/parts"][0] for d in (first, second)]
+        result["together"] = bars_of([first, second], 4)
+        bar = first.state()["/jamd/bar"][0]
+        first.wait_state(lambda s: s["/jamd/bar"][0] != bar, "the next bar")
+        first.send("/jamd/section/next", 1)  # early in a bar: both are read in it, then the jump
+        result["after_jump"] = bars_of([first, second], 4)
+        third = band_member("c", directory, ports, [])
+        joined = third.wait_state(
+            lambda s: s["/jamd/transport"] == ("playing",) and s["/jamd/bar"][0] >= 1, "playing"
+        )
+        result["third_peers"] = joined["/jamd/band/peers"][0]
+        result["three"] = bars_of([first, second, third], 4)
+        result["third_exit"] = third.stop()  # it leaves: the others play on
+        result["after_leave"] = bars_of([first, second], 4)
+        result["transport_after_leave"] = [d.state()["/jamd/transport"][0] for d in (first, second)]
+        result["samples_per_beat"] = RATE * 60.0 / 120.0
+        result["buffer"] = BUFFER
+    finally:
+        daemons = [first, second] + ([third] if third is not None else [])
+        result["exit"] = [daemon.stop() for daemon in daemons]
+        result["logs"] = {d.name: d.text()[-6000:] for d in daemons}
+    return result
+
+
 def unavailable(directory: Path) -> dict[str, Any]:
     daemon = Jamd("alone", directory, 120.0, no_aalink=True)
     result: dict[str, Any] = {}
@@ -281,5 +359,6 @@ if __name__ == "__main__":
         "start-stop": start_stop,
         "alone": alone,
         "unavailable": unavailable,
+        "band": band,
     }[scenario](folder)
     sys.stdout.write(json.dumps(outcome) + "\n")

@@ -77,3 +77,15 @@ def test_the_bar_line_lands_on_phase_zero_never_before_earliest(
     # at most half a bar earlier, at most a bar later than where it was planned
     moved = (timeline.sample_at(target) - bar_sample) / timeline.samples_per_beat
     assert -quantum / 2 - 1e-6 <= moved <= quantum + 1e-6
+
+
+def test_joining_mid_bar_moves_the_bar_line_from_the_next_beat() -> None:
+    # jamd's bar line, transport beat 8, played at sample 60000 (session beat 10.5): the bar
+    # goes onto the session's bar line at 12 from transport beat 9, the next beat the engine
+    # can take (session beat 13, at sample 120000); the bar is drawn out there
+    timeline = Timeline(10.0, 48000.0, 120.0, RATE)
+    offset = bar_offset(timeline, 8.0, 60000.0, 4.0, earliest=70000.0, beat=9.0)
+    assert offset == 4.0
+    assert timeline.sample_at(9.0 + offset) == 120000.0
+    # were beat 9 to land before what the engine has taken, a bar later
+    assert bar_offset(timeline, 8.0, 60000.0, 4.0, earliest=120001.0, beat=9.0) == 8.0

@@ -37,6 +37,8 @@ from jamd.app.config import (
 from jamd.app.notify import Notifier
 from jamd.app.songs import SongLog, replay_commands
 from jamd.app.training import make_sources
+from jamd.band import BandMember, peer_address
+from jamd.band.wire import COMMAND, HELLO, STATE
 from jamd.compose import key_and_tempo
 from jamd.compose.model import StyleModel
 from jamd.engine.backends import AudioUnavailable
@@ -51,6 +53,7 @@ from jamd.live.commands import (
     Boundary,
     Command,
     CommandError,
+    Play,
     SetEnergy,
     SetGenre,
     SetKey,
@@ -285,8 +288,10 @@ def live_settings(settings: Settings) -> LiveSettings:
         count_in_bars=live.count_in_bars,
         genre_change=Boundary(live.genre_change),
         after_song=live.after_song,
-        autoplay=live.autoplay and not following,  # following: the master's Start plays
+        # following: the master's Start plays; in a band: the band's song, once it is known
+        autoplay=live.autoplay and not following and not settings.band.peers,
         tempo_follows=following or settings.link.enabled,  # a new genre keeps the clock's
+        parts=frozenset(settings.band.parts),
     )
 
 
@@ -326,6 +331,7 @@ class Daemon:
         self.clock_out: ClockOut | None = None  # jamd's MIDI clock (midi.clock = send)
         self.clock_follow: ClockFollow | None = None  # a master's (midi.clock = follow)
         self.link: LinkClock | None = None  # Ableton Link (link.enabled or /jamd/link 1)
+        self.band: BandMember | None = None  # one of several instances ([band])
         self.started = asyncio.Event()  # audio runs and the conductor plays (READY=1)
         self.stopped_at: float | None = None
         self._stopping = False
@@ -372,7 +378,9 @@ class Daemon:
             await import_old_files(settings, self.store)
         self._learned = await read_learned(settings, self.store)
         styles, patches = libraries(settings)
-        if settings.training.enabled and self.store is not None:
+        if settings.band.peers and settings.training.enabled:
+            log.info("band: songs are planned from the style files (members share no models)")
+        elif settings.training.enabled and self.store is not None:
             self.models = await load_models(self.store, styles)
             if self.models:
                 log.info("training: stored models for %s", ", ".join(sorted(self.models)))
@@ -441,6 +449,8 @@ class Daemon:
         if settings.link.enabled:
             with contextlib.suppress(CommandError):  # logged: jamd plays on its own clock
                 self._join_link()
+        if settings.band.enabled:
+            self.band = self._make_band(settings, conductor)
         gc.collect()
         gc.freeze()  # start-up's objects stay put: the collector's passes stay short
         status = self._status_line()
@@ -537,10 +547,56 @@ class Daemon:
             conductor,
             AudioClock(engine.position, engine.sample_rate),
             engine.position,
-            lambda command: self._apply(conductor, command, None, engine.position()),
+            lambda command: self._from_link(conductor, command),
             quantum=settings.link.quantum,
             start_stop=settings.link.start_stop,
         )
+
+    def _make_band(self, settings: Settings, conductor: Conductor) -> BandMember:
+        band = settings.band
+        osc, engine = self.osc, self.engine
+        if band.peers and osc is None:
+            log.error("band: its members talk over OSC: with osc.enabled = false, it has none")
+        if band.peers and not settings.link.enabled:
+            log.warning(
+                "band: without Link (link.enabled) the members share no bar lines: a command "
+                "lands in each where it lands when it arrives"
+            )
+        address = self.osc_address
+        name = band.name or (f"{address[0]}:{address[1]}" if address else "jamd")
+
+        def send(path: str, args: tuple[Any, ...], peer: Any) -> None:
+            if osc is not None:
+                osc.send_message(path, args, peer)
+
+        member = BandMember(
+            conductor,
+            self.link,
+            engine.position,
+            send,
+            name=name,
+            peers=[peer_address(peer) for peer in band.peers] if osc is not None else [],
+            parts=band.parts,
+            ahead_seconds=band.ahead_ms / 1000.0,
+            wake=self.bus.wake,
+        )
+        if osc is not None:
+            osc.answer(HELLO, member.hello)
+            osc.answer(STATE, member.state)
+            osc.answer(COMMAND, member.command)
+        member.start(play=settings.live.autoplay and bool(member.peers))
+        parts = " ".join(band.parts) or "every part"
+        peers = ", ".join(band.peers) or "no peers"
+        log.info("band: %s plays %s, with %s", name, parts, peers)
+        return member
+
+    def _from_link(self, conductor: Conductor, command: Command) -> None:
+        """The Link session started or stopped (start/stop shared): in a band, a start is the
+        band's song; a stop is each member's own (the session stops them all)."""
+        if self.band is not None and self.band.peers and isinstance(command, Play):
+            self.band.session_started()
+            return
+        self._apply(conductor, command, None, self.engine.position(), shared=False)
 
     def _join_link(self) -> None:
         """Into the Link session; without aalink, an error in the log and jamd's own clock."""
@@ -676,6 +732,9 @@ class Daemon:
             position = engine.position()
             for command, future in self.bus.take():
                 self._apply(conductor, command, future, position)
+            if self.band is not None:
+                for command, earliest in self.band.take():  # a peer's: shared already
+                    self._apply(conductor, command, None, position, earliest, shared=False)
             if self._new_models:
                 self._hand_over_models(conductor, position)
             if self._reload_wanted:
@@ -686,6 +745,8 @@ class Daemon:
                 if self.link is not None:
                     self.link.tick(leads=self._clock_source() == "link")
                     self._show_clock()
+                if self.band is not None:
+                    self.band.tick()
                 conductor.tick(engine.position())
                 if self.clock_out is not None:
                     self.clock_out.tick(engine.position())
@@ -698,7 +759,12 @@ class Daemon:
         command: Command,
         future: "asyncio.Future[object] | None",
         position: int,
+        earliest: int | None = None,
+        *,
+        shared: bool = True,
     ) -> None:
+        """Apply ``command`` (from ``earliest``, a band's shared command); a command given
+        here is ``shared`` with the band's members first."""
         try:
             following = self.clock_follow
             if isinstance(command, SetTempo) and following is not None and following.leading:
@@ -706,7 +772,13 @@ class Daemon:
             if isinstance(command, SetLink):
                 outcome = self._set_link(command, position)
             else:
-                outcome = conductor.apply(command, position)
+                band = self.band if shared else None
+                outgoing = band.prepare(command) if band is not None else None
+                if outgoing is not None:
+                    command, earliest = outgoing.command, outgoing.earliest
+                outcome = conductor.apply(command, position, earliest=earliest)
+                if band is not None and outgoing is not None:  # taken: the members take it
+                    band.send(outgoing)
             if isinstance(command, SetTempo) and self.link is not None:
                 self.link.set_tempo(command.bpm)  # the session's tempo is jamd's
         except CommandError as error:
@@ -760,6 +832,9 @@ class Daemon:
             line += f"; {stats.late_notes} late notes, {stats.underruns} underruns"
         if self.trainer is not None and self.trainer.state.running:
             line += f"; {self.trainer.state.status()}"
+        if self.band is not None and self.band.peers:
+            heard = self.conductor.session.band_peers
+            line += f"; band: {heard} of {len(self.band.peers)} peers"
         if self.link is not None and self.link.enabled:
             session = self.conductor.session
             peers = session.link_peers
@@ -798,6 +873,8 @@ class Daemon:
             )
         if old.link != new.link:
             self._reload_link(new)
+        if (old.band.peers, old.band.name) != (new.band.peers, new.band.name):
+            log.warning("[band] peers or name changed: that takes effect when jamd restarts")
         conductor.settings = live_settings(new)
         conductor.reload(styles, patches, self.engine.position())
         space = osc_space(styles, patches)

@@ -3,11 +3,12 @@
 ``LinkClock`` joins and leaves the session, and on every turn of the daemon's loop reads it
 once (its beat, read between two monotonic readings, placed on an engine sample by the
 ``AudioClock``; its tempo; its peers; whether it plays). While it leads (no MIDI clock
-does), it steers the conductor as the MIDI clock follower does (``Conductor.sync``): the next
-bar line not yet in the engine goes onto the session's next bar line (``phase.bar_offset``:
-the transport shifts there, once, on joining, on starting and when the session's timeline
-jumps); after that, the next beat past the engine's lead goes where the session's beat falls,
-when it is more than ``SYNC_SAMPLES`` off, so a peer's tempo change plays from the next beat.
+does), it steers the conductor as the MIDI clock follower does (``Conductor.sync``): from the
+next beat not yet in the engine, the bar in progress is cut short or drawn out so that its bar
+line is on the session's nearest one (``phase.bar_offset``: the transport shifts there, once,
+on joining, on starting and when the session's timeline jumps); after that, the next beat
+past the engine's lead goes where the session's beat falls, when it is more than
+``SYNC_SAMPLES`` off, so a peer's tempo change plays from the next beat.
 jamd's own tempo changes (OSC, MIDI, the config) set the session's tempo (``set_tempo``).
 With ``start_stop``, jamd's play and stop are the session's, and the session's jamd's.
 """
@@ -166,6 +167,24 @@ class LinkClock:
             return now - self._peers_since >= SETTLE_SECONDS
         return now - self._joined_at >= DISCOVERY_SECONDS
 
+    @property
+    def ready(self) -> bool:
+        """In a session whose timeline is the peers' (settled, as bar lines need): a session
+        beat names the same moment for every peer."""
+        return self.enabled and self._joined_at is not None and self._settled(self._clock())
+
+    def timeline(self) -> Timeline | None:
+        """The session's beat on an engine sample, read now (None: not ``ready``)."""
+        if not self.ready:
+            return None
+        self.audio.update()
+        return self._timeline()
+
+    @property
+    def beats_per_bar(self) -> float:
+        """The quantum: the session's beats between bar lines."""
+        return self._quantum()
+
     def set_tempo(self, bpm: float) -> None:
         """jamd's tempo changed (a performer, the config): the session's changes with it."""
         if self.enabled and abs(self._link.tempo - bpm) >= TEMPO_STEP_BPM:
@@ -201,19 +220,20 @@ class LinkClock:
         assert tempo_map is not None
         earliest = self._position() + conductor.engine.lead
         if self._offset is None:  # joining, starting, a new metre, a jump: bar lines align
-            line = conductor.next_bar_line(earliest)
-            if line is None:
+            # from the next beat the engine can take: the bar in progress is cut short or
+            # drawn out there, so that its bar line, and every one after, is the session's
+            beat = float(math.ceil(tempo_map.beat_at(earliest) - 1e-9))
+            bar_beat = conductor.bar_line_at(beat)
+            if bar_beat is None:
                 return
-            bar_beat, _beats = line
-            offset = bar_offset(
-                timeline, bar_beat, tempo_map.sample_at(bar_beat), quantum, earliest
-            )
-            at = round(timeline.sample_at(bar_beat + offset))
-            conductor.sync(bar_beat, at, timeline.bpm)
-            self._offset, self._from_beat = offset, bar_beat
+            bar_sample = tempo_map.sample_at(bar_beat)
+            offset = bar_offset(timeline, bar_beat, bar_sample, quantum, earliest, beat=beat)
+            at = round(timeline.sample_at(beat + offset))
+            conductor.sync(beat, at, timeline.bpm)
+            self._offset, self._from_beat = offset, beat
             log.info(
                 "Link: jamd's bar lines on the session's, from session beat %g (in %.1f ms)",
-                bar_beat + offset,
+                beat + offset,
                 (at - self._position()) * 1000 / conductor.engine.sample_rate,
             )
             return

@@ -41,16 +41,25 @@ def next_bar_line(beat: float, quantum: float) -> float:
 
 
 def bar_offset(
-    timeline: Timeline, bar_beat: float, bar_sample: float, quantum: float, earliest: float
+    timeline: Timeline,
+    bar_beat: float,
+    bar_sample: float,
+    quantum: float,
+    earliest: float,
+    *,
+    beat: float | None = None,
 ) -> float:
     """The session beat minus the transport beat once jamd's bar line at transport beat
     ``bar_beat`` (now planned at ``bar_sample``) is on the session's nearest bar line (the bar
-    before it is cut short or drawn out by half a bar at most), never one before sample
-    ``earliest`` (what the engine has taken cannot move): then the next."""
-    target = round(timeline.beat_at(bar_sample) / quantum) * quantum
-    while timeline.sample_at(target) < earliest:
-        target += quantum
-    return target - bar_beat
+    it ends cut short or drawn out by half a bar at most), from transport ``beat`` on (by
+    default the bar line itself; a later beat of that bar: the bar changes length there), never
+    placing that beat before sample ``earliest`` (what the engine has taken cannot move): then
+    a bar later."""
+    moved = bar_beat if beat is None else beat
+    offset = round(timeline.beat_at(bar_sample) / quantum) * quantum - bar_beat
+    while timeline.sample_at(moved + offset) < earliest:
+        offset += quantum
+    return offset
 
 
 def beat_samples(timeline: Timeline, beat: float, offset: float) -> tuple[float, float]:

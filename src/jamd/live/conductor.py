@@ -100,6 +100,7 @@ class LiveSettings:
     after_song: str = "next"  # or "stop"
     autoplay: bool = True
     tempo_follows: bool = False  # a clock sets the tempo: a new genre keeps it
+    parts: frozenset[str] = frozenset()  # the parts this instance plays (a band's); none: all
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,7 @@ class LiveSong:
     new_tempo: float | None = None  # a genre's own tempo, taken on the song's first bar
     section_patches: Mapping[str, Patch] = field(default_factory=dict)  # by name
     model: StyleModel | None = None  # the style model it was planned with (None: the file's)
+    held: frozenset[Part] = frozenset()  # parts on a performer's patch in every section
 
     @property
     def genre(self) -> str:
@@ -255,6 +257,7 @@ class Conductor:
         self._songs_started = 0
         self._position = 0
         self._start_beat = 0.0  # where the next planned bar starts, when none is planned
+        self._not_before = 0  # no note before this sample (a start on a bar line gone by)
         # what new songs are made in: the session shows what plays now, and changes that wait
         # for a boundary set these when they land
         self._genre = session.genre
@@ -315,19 +318,21 @@ class Conductor:
 
     # -- commands -----------------------------------------------------------------------------
 
-    def apply(self, command: Command, position: int) -> Outcome:
-        """Take a command: it lands on its boundary; ``CommandError`` if it cannot be taken
-        (nothing changes then)."""
+    def apply(self, command: Command, position: int, *, earliest: int | None = None) -> Outcome:
+        """Take a command: it lands on its boundary, the first at or after ``earliest`` (by
+        default the first the engine can still take: its lead past ``position``; a band's
+        shared command gives a later one, the same in every member); ``CommandError`` if it
+        cannot be taken (nothing changes then)."""
         self._position = position
         if self._map is not None and not (command.continuous and command.boundary is Boundary.NOW):
             self._plan_ahead(position)  # a fader move needs no plan: the tick keeps it ahead
-        outcome = self._dispatch(command, position)
+        soonest = position + self.engine.lead
+        outcome = self._dispatch(command, position, max(soonest, earliest or soonest))
         self._publish()
         log.debug("%s: %s", command, outcome.detail)
         return outcome
 
-    def _dispatch(self, command: Command, position: int) -> Outcome:
-        now = position + self.engine.lead
+    def _dispatch(self, command: Command, position: int, now: int) -> Outcome:
         match command:
             case SetLevel(part=part, db=db):
                 return self._mix(command, now, part, level_db=db)
@@ -362,12 +367,12 @@ class Conductor:
                 self._reschedule_from(now, cut=True)
                 return Outcome(command, now, detail="now")
             case Play():
-                return self._play_command(command, position)
+                return self._play_command(command, position, now)
             case Continue():
-                return self._continue(command, position)
-        return self._musical(command, position)
+                return self._continue(command, position, now)
+        return self._musical(command, position, now)
 
-    def _musical(self, command: Command, position: int) -> Outcome:
+    def _musical(self, command: Command, position: int, now: int) -> Outcome:
         """Commands that change what is composed from their boundary on."""
         change, description = self._change_for(command)
         boundary = command.boundary
@@ -384,8 +389,8 @@ class Conductor:
             self._song = self._resume.song
             return Outcome(command, position, detail=f"{description} when the music starts")
         if boundary is Boundary.BEAT:
-            return self._at_beat(command, change, description, position)
-        return self._at_boundary(command, boundary, change, description, position)
+            return self._at_beat(command, change, description, now)
+        return self._at_boundary(command, boundary, change, description, now)
 
     def _change_for(self, command: Command) -> tuple[Callable[[Cursor], Cursor], str]:
         session = self.session
@@ -442,9 +447,9 @@ class Conductor:
         boundary: Boundary,
         change: Callable[[Cursor], Cursor],
         description: str,
-        position: int,
+        earliest: int,
     ) -> Outcome:
-        earliest = position + self.engine.lead
+        """``change`` from the first ``boundary`` at or after sample ``earliest``."""
         index = next(
             (i for i, bar in enumerate(self._bars) if self._start_sample(bar) >= earliest),
             len(self._bars),
@@ -472,24 +477,23 @@ class Conductor:
         command: Command,
         change: Callable[[Cursor], Cursor],
         description: str,
-        position: int,
+        earliest: int,
     ) -> Outcome:
         """A change on the next beat (a performer's chord): on a bar line it is the bar's
         change; inside a bar, the bar is composed again with the change and plays it from that
         beat (what was held across the beat strikes again there), keeping its number and what
         played before the beat; the bars after it are planned again with the change."""
         assert self._map is not None
-        earliest = position + self.engine.lead
         beat = math.ceil(self._map.beat_at(earliest) - 1e-9)
         index = next(
             (i for i, bar in enumerate(self._bars) if bar.start_beat <= beat < bar.end_beat),
             None,
         )
         if index is None or self._bars[index].start_beat == beat:
-            return self._at_boundary(command, Boundary.BAR, change, description, position)
+            return self._at_boundary(command, Boundary.BAR, change, description, earliest)
         bar = self._bars[index]
         if bar.song_bar is None:  # a count-in has no chord: the song's first bar takes it
-            return self._at_boundary(command, Boundary.BAR, change, description, position)
+            return self._at_boundary(command, Boundary.BAR, change, description, earliest)
         at = round(self._map.sample_at(beat))
         self.engine.release(at)
         cursor = change(replace(bar.before, restrike=True))
@@ -556,9 +560,9 @@ class Conductor:
         hold = None if held is None else parse_held_chord(held, song.plan.key)
         return Cursor(song, -self.settings.count_in_bars, hold=hold)
 
-    def _play(self, position: int) -> None:
+    def _play(self, position: int, at: int | None = None) -> None:
         """Start from the top of the session's song, after a count-in."""
-        self._start_at(self._start_cursor(), position)
+        self._start_at(self._start_cursor(), position, at=at)
 
     @property
     def playing(self) -> bool:
@@ -589,23 +593,33 @@ class Conductor:
         self.engine.set_delay_time(DELAY_BEATS * 60.0 / self.session.tempo)
         self._plan_ahead(position)
         kind = "continue" if continued else "start"
-        self._tell_transport(kind, start, self._start_beat, song_beat)
+        beat = self._start_beat
+        if start < self._not_before:  # a bar line gone by: the listeners from the next beat
+            beat = math.ceil(self._map.beat_at(self._not_before) - 1e-9)
+            start = round(self._map.sample_at(beat))
+        self._tell_transport(kind, start, beat, song_beat)
 
-    def _play_command(self, command: Command, position: int) -> Outcome:
+    def _play_command(self, command: Command, position: int, now: int) -> Outcome:
         if not self.playing:
-            self._play(position)
-            return Outcome(command, position + self.engine.lead, detail="from the top")
+            self._play(position, self._asked_for(position, now))
+            return Outcome(command, now, detail="from the top")
         song = self._planning_song()
         return self._at_boundary(
-            command, Boundary.BAR, lambda _: Cursor(song, 0), "the top of the song", position
+            command, Boundary.BAR, lambda _: Cursor(song, 0), "the top of the song", now
         )
 
-    def _continue(self, command: Command, position: int) -> Outcome:
+    def _continue(self, command: Command, position: int, now: int) -> Outcome:
         if self.playing:
             return Outcome(command, position, detail="already playing")
         cursor = self._resume or self._start_cursor()
-        self._start_at(replace(cursor, restrike=True), position, continued=True)
-        return Outcome(command, position + self.engine.lead, detail="from where it stopped")
+        at = self._asked_for(position, now)
+        self._start_at(replace(cursor, restrike=True), position, at=at, continued=True)
+        return Outcome(command, now, detail="from where it stopped")
+
+    def _asked_for(self, position: int, now: int) -> int | None:
+        """Where a start asked to start (``now``, when later than the engine's lead), or None:
+        as soon as it can."""
+        return now if now > position + self.engine.lead else None
 
     def _stop(self, command: Command, at: int) -> Outcome:
         if not self.playing:
@@ -662,7 +676,7 @@ class Conductor:
             Boundary.BAR,
             lambda c: replace(c, song=self._with_patches(c.song)),
             "the patches as the files now say",
-            position,
+            position + self.engine.lead,
         )
         log.info("reload: %s", outcome.detail)
         self._publish()
@@ -699,7 +713,9 @@ class Conductor:
             log.info("%s in use from the next %s song", description, genre)
             self._publish()
             return Outcome(None, position, detail=f"{description} from the next {genre} song")
-        outcome = self._at_boundary(None, Boundary.SECTION, change, description, position)
+        outcome = self._at_boundary(
+            None, Boundary.SECTION, change, description, position + self.engine.lead
+        )
         self._publish()
         return outcome
 
@@ -711,7 +727,8 @@ class Conductor:
             others = {p: n for p, n in song.arrangement.patches.items() if p.value != part}
             held = self._held() - {Part(part)}
             arrangement = arrange(song.plan, song.style, song.seed, patches=others, held=held)
-        return self._with_patches(replace(song, arrangement=arrangement))
+        held = (self._held() - {Part(part)}) | ({Part(part)} if name is not None else set())
+        return self._with_patches(replace(song, arrangement=arrangement, held=frozenset(held)))
 
     def _with_patches(self, song: LiveSong) -> LiveSong:
         """``song`` with its arrangement's patches loaded (those that load: a lane whose patch
@@ -772,14 +789,14 @@ class Conductor:
             self._reschedule_from(min(was, at), cut=False, from_beat=beat if at < was else None)
         self._publish()
 
-    def next_bar_line(self, sample: int) -> tuple[float, float] | None:
-        """The first planned bar line at or after ``sample``: its transport beat and the
-        beats in that bar (None when nothing is planned there)."""
+    def bar_line_at(self, beat: float) -> float | None:
+        """The transport beat of the bar line of the planned bar that transport ``beat`` is
+        in (None when nothing is planned there)."""
         if self._map is None or not self.playing:
             return None
         for bar in self._bars:
-            if self._start_sample(bar) >= sample:
-                return bar.start_beat, bar.end_beat - bar.start_beat
+            if bar.start_beat <= beat < bar.end_beat:
+                return bar.start_beat
         return None
 
     def bar_start(self, position: int) -> int | None:
@@ -915,19 +932,29 @@ class Conductor:
         return Cursor(new, -self.settings.count_in_bars)
 
     def _notes(self, events: tuple[NoteEvent, ...]) -> list[Note]:
+        """The events of the parts this instance plays, on engine samples (from the first the
+        engine can still take: a band member that joins mid-bar strikes what sounds on late,
+        drum hits gone by are gone)."""
         assert self._map is not None
         sample_at = self._map.sample_at
+        parts, not_before = self.settings.parts, self._not_before
         notes = []
         for event in events:
+            if parts and event.part.value not in parts:
+                continue  # a band member's: another instance plays it
             start = round(sample_at(event.start))
             end = max(start + 1, round(sample_at(event.end)))
+            if start < not_before:
+                if end <= not_before or event.part is Part.DRUMS:
+                    continue
+                start = not_before
             notes.append(
                 Note(event.part.value, start, end, float(event.pitch), event.velocity / 127)
             )
         return notes
 
     def _change_patches(self, previous: Mapping[str, Patch], bar: PlannedBar) -> None:
-        at = self._start_sample(bar)
+        at = max(self._start_sample(bar), self._not_before)
         for lane, patch in bar.patches.items():
             if previous.get(lane) != patch:
                 self.engine.change_patch(lane, patch, at)
@@ -976,7 +1003,15 @@ class Conductor:
         arrangement = arrange(plan, style, seed, patches=held, held=held)
         self._songs_started += 1
         song = LiveSong(
-            self._songs_started, seed, style, plan, arrangement, {}, new_tempo, model=model
+            self._songs_started,
+            seed,
+            style,
+            plan,
+            arrangement,
+            {},
+            new_tempo,
+            model=model,
+            held=frozenset(held),
         )
         return self._with_patches(song)
 
@@ -1022,10 +1057,13 @@ class Conductor:
         """``song`` planned again (same seed, same form, the same instruments) from
         ``params`` and ``model``: a change of key, energy or style model from a boundary on."""
         plan = plan_song(params, song.style, random.Random(song.seed), model)
+        held = self._held()
         arrangement = arrange(
-            plan, song.style, song.seed, patches=song.arrangement.patches, held=self._held()
+            plan, song.style, song.seed, patches=song.arrangement.patches, held=held
         )
-        return self._with_patches(replace(song, plan=plan, arrangement=arrangement, model=model))
+        return self._with_patches(
+            replace(song, plan=plan, arrangement=arrangement, model=model, held=frozenset(held))
+        )
 
     def _rekeyed(self, cursor: Cursor, key: Key) -> Cursor:
         self._key = key
@@ -1116,6 +1154,65 @@ class Conductor:
             return self.styles.get(genre)
         except InputError as error:
             raise CommandError(str(error)) from None
+
+    # -- a band -------------------------------------------------------------------------------
+
+    def band_song(
+        self, params: SongParams, patches: Mapping[Part, str], held: frozenset[Part]
+    ) -> LiveSong:
+        """The song a band member plays: planned from ``params`` (the style file's: a band's
+        members share no style models), on the instruments ``patches``; ``CommandError`` for
+        a genre this instance does not have."""
+        style = self._check_genre(params.genre)
+        plan = plan_song(params, style, random.Random(params.seed), None)
+        arrangement = arrange(plan, style, params.seed, patches=patches, held=held)
+        self._songs_started += 1
+        number = self._songs_started
+        song = LiveSong(number, params.seed, style, plan, arrangement, {}, held=held)
+        return self._with_patches(song)
+
+    def advance(self, cursor: Cursor, bars: int) -> Cursor | None:
+        """``cursor`` ``bars`` bars on, as playing takes it: past a song's last bar into the
+        next song's count-in (None: the music stops there)."""
+        following: Cursor | None = cursor
+        for _ in range(bars):
+            if following is None:
+                break
+            if following.bar + 1 < following.song.plan.total_bars:
+                following = replace(following, bar=following.bar + 1, fill=False, restrike=False)
+            else:
+                following = self._after_song(following)
+        return following
+
+    def place(self, cursor: Cursor, at: int, position: int) -> Outcome:
+        """Play ``cursor`` from the first bar line at or after sample ``at`` (a band member's
+        song and bar, on the bar line they share), or, stopped, start it at ``at``."""
+        self._position = position
+        song = cursor.song
+        self._genre, self._key = song.genre, song.plan.key
+        cursor = replace(cursor, restrike=True)
+        self.engine.prepare([*song.patches.values(), *song.section_patches.values()])
+        where = f"bar {cursor.bar + 1} of the band's {song.genre} song (seed {song.seed})"
+        soonest = position + self.engine.lead
+        if not self.playing:  # on the bar line, even one gone by: its notes still to come play
+            self._song = song
+            self._not_before = soonest
+            self._start_at(cursor, position, at=at, continued=cursor.bar > 0)
+            outcome = Outcome(None, at, detail=f"{where} from sample {at}")
+        else:  # the bar line nearest ``at``, as close as this member's are to the band's
+            self._plan_ahead(position)
+            earliest = max(at - round(self._samples_per_beat() / 2), soonest)
+            outcome = self._at_boundary(None, Boundary.BAR, lambda _: cursor, where, earliest)
+        self._publish()
+        return outcome
+
+    def bar_at(self, sample: int) -> PlannedBar | None:
+        """The planned bar that plays at ``sample`` (None: none)."""
+        return self._now_playing(sample)
+
+    def start_sample(self, bar: PlannedBar) -> int:
+        """The engine sample ``bar`` starts on."""
+        return self._start_sample(bar)
 
     # -- the session --------------------------------------------------------------------------
 

@@ -81,6 +81,10 @@ class Session:
     link_peers: int = 0  # other Link peers in it
     link_tempo: float = 0.0  # the session's tempo (0: not in one)
     link_downbeat: float = -1.0  # the session beat the bar playing started on (-1: none)
+    band: bool = False  # one of a band's members (band.peers or band.parts)
+    band_peers: int = 0  # the band's other members heard from lately
+    band_parts: tuple[str, ...] = ()  # the parts this member plays (none: all)
+    band_downbeat: float = -1.0  # link_downbeat, counted as the band counts (-1: none)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mixer", _frozen_mixer(self.mixer))

@@ -40,7 +40,7 @@ from jamd.training.state import TrainingState
 
 if TYPE_CHECKING:
     from jamd.training.refresh import Trainer
-from jamd.osc.space import Args, OscError, Space, training_state
+from jamd.osc.space import BAND_ADDRESSES, Args, OscError, Space, training_state
 
 log = logging.getLogger("jamd.osc")
 
@@ -163,6 +163,7 @@ class OscServer:
             "/jamd/skip": self._feedback,
             "/jamd/song/replay": self._replay,
             "/jamd/training/refresh": self._training_refresh,
+            **dict.fromkeys(BAND_ADDRESSES, self._no_band),
         }
         # the song log, once the store is open: (kind, detail) -> the row's id, when written
         self.feedback: Callable[[str, dict[str, Any]], asyncio.Future[int]] | None = None
@@ -411,6 +412,25 @@ class OscServer:
         if command is None:  # a button's release
             return
         self._submit_command(peer, path, command)
+
+    def answer(self, path: str, handler: Callable[[Peer, str, Args], None]) -> None:
+        """Answer ``path`` with ``handler`` (a band member's messages); the ``InputError`` it
+        raises is answered to the sender as ``/jamd/error``, counted and logged."""
+
+        def answered(peer: Peer, path: str, args: Args) -> None:
+            try:
+                handler(peer, path, args)
+            except InputError as error:
+                self._error(peer, path, str(error))
+
+        self._answers[path] = answered
+
+    def send_message(self, path: str, args: Args, peer: Peer) -> None:
+        """One message to ``peer``, from this server's socket (its answers come back here)."""
+        self._sendto(encode(path, args), peer)
+
+    def _no_band(self, peer: Peer, path: str, _args: Args) -> None:
+        self._error(peer, path, "this jamd is in no band ([band] peers in its config)")
 
     def _submit_command(self, peer: Peer | None, path: str, command: Command) -> None:
         self._count(commands=1)

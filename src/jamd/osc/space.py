@@ -63,10 +63,15 @@ STATE_ONLY = (
     "/jamd/link/peers",
     "/jamd/link/tempo",
     "/jamd/link/downbeat",
+    "/jamd/band",
+    "/jamd/band/peers",
+    "/jamd/band/parts",
+    "/jamd/band/downbeat",
 )
 STREAMED = ("/jamd/beat",)  # sent to subscribers at osc.beat_hz, not part of the state
 PRESET_ADDRESSES = ("/jamd/preset/save", "/jamd/preset/load", "/jamd/preset/list")
 SONG_ADDRESSES = ("/jamd/like", "/jamd/skip", "/jamd/song/replay")  # kept in the store
+BAND_ADDRESSES = ("/jamd/band/hello", "/jamd/band/state", "/jamd/band/command")  # docs/band.md
 SERVER_ADDRESSES = (
     "/jamd/state",
     "/jamd/subscribe",
@@ -75,6 +80,7 @@ SERVER_ADDRESSES = (
     *(f"/jamd/track/{part}/patches" for part in PARTS),
     "/jamd/midi/learn",
     *SONG_ADDRESSES,
+    *BAND_ADDRESSES,
 )  # the server answers these itself (docs/osc.md)
 
 
@@ -189,6 +195,10 @@ def _scalars(session: Session) -> tuple[object, ...]:
         session.link_peers,
         session.link_tempo,
         session.link_downbeat,
+        session.band,
+        session.band_peers,
+        session.band_parts,
+        session.band_downbeat,
     )
 
 
@@ -217,6 +227,10 @@ def _global_state(session: Session) -> dict[str, Args]:
         "/jamd/link/peers": (session.link_peers,),
         "/jamd/link/tempo": (float(session.link_tempo),),
         "/jamd/link/downbeat": (float(session.link_downbeat),),
+        "/jamd/band": (1 if session.band else 0,),
+        "/jamd/band/peers": (session.band_peers,),
+        "/jamd/band/parts": (" ".join(session.band_parts) or "all",),
+        "/jamd/band/downbeat": (float(session.band_downbeat),),
     }
 
 
