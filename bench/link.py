@@ -12,7 +12,12 @@ session beat, as each daemon's own sample clock places it (``/jamd/link/downbeat
 - *time to lock*: from the second daemon's "joined the session" to the first bar line it put
   on the session's (its log: when it scheduled that, and how far ahead); and, as an upper
   bound that needs no log, from starting the second daemon's process to the first time its
-  bar's downbeat is read equal (within 0.01 beat) to one of the first daemon's.
+  bar's downbeat is read on a session bar line (within 0.01 beat).
+
+Link shares the tempo and the phase, not a count of beats: a daemon that joins later counts
+the session's beats from its own start (whole bars apart from the first daemon's count). The
+phase difference pairs the two daemons' bars by their own bar numbers on that count, so it is
+the difference of the two downbeats' distances from the session's bar line (phase 0).
 
 With ``--band N``, a band instead (docs/band.md): two members play one song (the drums and
 bass on one, the rest on the other); a third member starts N times, a second or two apart
@@ -81,8 +86,8 @@ def measure(seconds: float) -> dict[str, Any]:
                 beat, tempo = state["/jamd/link/downbeat"][0], state["/jamd/tempo"][0]
                 session_bar = round(beat / 4.0)
                 downbeats[index].setdefault(session_bar, (beat, tempo))
-                mine = downbeats[0].get(session_bar)
-                if locked is None and index == 1 and mine and abs(mine[0] - beat) < 0.01:
+                on_grid = abs(beat - session_bar * 4.0) < 0.01  # Link phase 0: a bar line
+                if locked is None and index == 1 and on_grid:
                     locked = time.monotonic() - spawned
                 if last_change_bar is None:
                     last_change_bar = session_bar

@@ -288,8 +288,12 @@ def live_settings(settings: Settings) -> LiveSettings:
         count_in_bars=live.count_in_bars,
         genre_change=Boundary(live.genre_change),
         after_song=live.after_song,
-        # following: the master's Start plays; in a band: the band's song, once it is known
-        autoplay=live.autoplay and not following and not settings.band.peers,
+        # following: the master's Start plays; in a band: the band's song, once it is known;
+        # with Link: on the session's bar line, once its timeline is the peers'
+        autoplay=live.autoplay
+        and not following
+        and not settings.band.peers
+        and not settings.link.enabled,
         tempo_follows=following or settings.link.enabled,  # a new genre keeps the clock's
         parts=frozenset(settings.band.parts),
     )
@@ -447,8 +451,13 @@ class Daemon:
                 self.midi.clock = self.clock_follow
         self.link = self._make_link(settings, conductor)
         if settings.link.enabled:
-            with contextlib.suppress(CommandError):  # logged: jamd plays on its own clock
+            autoplay = settings.live.autoplay and not settings.band.peers
+            try:
                 self._join_link()
+                self.link.start_on_join = autoplay and not self.clock_follow
+            except CommandError:  # logged: jamd plays on its own clock
+                if autoplay and not self.clock_follow:
+                    self._apply(conductor, Play(), None, self.engine.position(), shared=False)
         if settings.band.enabled:
             self.band = self._make_band(settings, conductor)
         gc.collect()

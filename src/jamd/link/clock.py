@@ -77,6 +77,9 @@ class LinkClock:
         self._downbeat_sample: int | None = None
         self._joined_at: float | None = None  # the first turn after joining (``clock``)
         self._peers_since: float | None = None  # when peers were first seen since joining
+        # start the music once the session's timeline is the peers', on its bar line in
+        # progress (jamd run with Link and autoplay: join, then play)
+        self.start_on_join = False
         conductor.transport_listeners.append(self._transport)
 
     # -- joining ------------------------------------------------------------------------------
@@ -151,6 +154,10 @@ class LinkClock:
             return
         self.audio.update()
         timeline = self._timeline()
+        if self.start_on_join:
+            self.start_on_join = False
+            if not conductor.playing:
+                self._start(timeline, quantum)
         if self.start_stop:
             self._follow_transport(bool(link.playing))
         if conductor.playing:
@@ -213,6 +220,23 @@ class LinkClock:
         _, beat, moment = best
         sample = self.audio.sample_at(moment)
         return Timeline(beat, sample, float(link.tempo), self.conductor.engine.sample_rate)
+
+    def _start(self, timeline: Timeline, quantum: float) -> None:
+        """Play from the top (the count-in first) on the session's bar line in progress: its
+        notes still to come play."""
+        conductor, position = self.conductor, self._position()
+        if abs(conductor.session.tempo - timeline.bpm) >= TEMPO_STEP_BPM:
+            conductor.sync(0.0, 0, timeline.bpm)  # stopped: the tempo it starts at
+        earliest = position + conductor.engine.lead
+        bar_line = math.floor(timeline.beat_at(earliest) / quantum + 1e-9) * quantum
+        at = round(timeline.sample_at(bar_line))
+        conductor.place(conductor.start_cursor(), at, position)
+        log.info(
+            "Link: jamd's bar lines on the session's from the start, on session beat %g "
+            "(in %.1f ms)",
+            bar_line,
+            (max(at, earliest) - position) * 1000 / conductor.engine.sample_rate,
+        )
 
     def _steer(self, timeline: Timeline, quantum: float) -> None:
         conductor = self.conductor

@@ -385,7 +385,7 @@ class Conductor:
                 return Outcome(command, position, detail="already stopped")
             # the change waits in the cursor the music will continue from, and in the song
             # it will play from the top
-            self._resume = change(self._resume or self._start_cursor())
+            self._resume = change(self._resume or self.start_cursor())
             self._song = self._resume.song
             return Outcome(command, position, detail=f"{description} when the music starts")
         if boundary is Boundary.BEAT:
@@ -554,7 +554,8 @@ class Conductor:
 
     # -- transport ----------------------------------------------------------------------------
 
-    def _start_cursor(self) -> Cursor:
+    def start_cursor(self) -> Cursor:
+        """Where playing from the top starts: the session's song, after its count-in."""
         song = self._song or self._new_song(self._genre, self.session.seed)
         held = self.session.chord_hold
         hold = None if held is None else parse_held_chord(held, song.plan.key)
@@ -562,7 +563,7 @@ class Conductor:
 
     def _play(self, position: int, at: int | None = None) -> None:
         """Start from the top of the session's song, after a count-in."""
-        self._start_at(self._start_cursor(), position, at=at)
+        self._start_at(self.start_cursor(), position, at=at)
 
     @property
     def playing(self) -> bool:
@@ -611,7 +612,7 @@ class Conductor:
     def _continue(self, command: Command, position: int, now: int) -> Outcome:
         if self.playing:
             return Outcome(command, position, detail="already playing")
-        cursor = self._resume or self._start_cursor()
+        cursor = self._resume or self.start_cursor()
         at = self._asked_for(position, now)
         self._start_at(replace(cursor, restrike=True), position, at=at, continued=True)
         return Outcome(command, now, detail="from where it stopped")
@@ -702,7 +703,7 @@ class Conductor:
 
         if not self.playing:
             # the song the music starts (or continues) with, if it is of the genre
-            waiting = self._resume or (self._start_cursor() if self._song else None)
+            waiting = self._resume or (self.start_cursor() if self._song else None)
             if waiting is not None and waiting.song.genre == genre:
                 self._resume = change(waiting)
                 self._song = self._resume.song
@@ -758,7 +759,7 @@ class Conductor:
         falls on sample ``at``; a clock jamd follows started there. Mid-bar, the music starts
         on the next bar line, in time. (The song's beat it starts on, the transport's beat
         there.) A position past the song's end wraps round to its top."""
-        song = self._planning_song() if self.playing else self._start_cursor().song
+        song = self._planning_song() if self.playing else self.start_cursor().song
         if self.playing:
             self._stop(Stop(), position + self.engine.lead)
         per_bar = song.plan.beats_per_bar
@@ -768,7 +769,7 @@ class Conductor:
             bar += 1
             start += round(per_bar * self._samples_per_beat())
         self._song = song
-        cursor = replace(self._start_cursor(), bar=bar % song.plan.total_bars, restrike=True)
+        cursor = replace(self.start_cursor(), bar=bar % song.plan.total_bars, restrike=True)
         self._start_at(
             cursor, position, at=start, continued=bar > 0, song_beat=float(bar * per_bar)
         )
