@@ -5,10 +5,12 @@ daemons in one session, is tests/link/test_band_sessions.py."""
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
-from helpers import Client, click_settings, playing, until
+from helpers import Client, click_overrides, click_settings, playing, until
 
+from jamd.app.config import read_settings
 from jamd.app.daemon import Daemon
 from jamd.band.wire import COMMAND, HELLO, STATE
 from jamd.osc.space import Space
@@ -190,3 +192,28 @@ def test_a_jamd_in_no_band_says_so() -> None:
             client.close()
 
     asyncio.run(perform())
+
+
+def test_sighup_changes_the_parts_a_member_plays(tmp_path: Path) -> None:
+    peer = Client()
+    config = tmp_path / "jamd.toml"
+    overrides = click_overrides(
+        None, **{"band.name": "m", "band.peers": [f"127.0.0.1:{peer.port}"]}
+    )
+    config.write_text('[band]\nparts = ["drums"]\n', encoding="utf-8")
+
+    async def perform() -> None:
+        daemon = Daemon(read_settings(config, overrides), config=config, overrides=overrides)
+        async with playing(daemon):
+            conductor = daemon.conductor
+            assert conductor is not None
+            await until(lambda: conductor.session.band_parts == ("drums",))
+            config.write_text('[band]\nparts = ["bass", "keys"]\n', encoding="utf-8")
+            daemon.request_reload()
+            await until(lambda: conductor.session.band_parts == ("bass", "keys"))
+            assert conductor.settings.parts == frozenset({"bass", "keys"})
+
+    try:
+        asyncio.run(perform())
+    finally:
+        peer.close()

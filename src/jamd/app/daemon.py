@@ -884,6 +884,9 @@ class Daemon:
             self._reload_link(new)
         if (old.band.peers, old.band.name) != (new.band.peers, new.band.name):
             log.warning("[band] peers or name changed: that takes effect when jamd restarts")
+        if self.band is not None and old.band.parts != new.band.parts:
+            self.band.parts = new.band.parts  # the conductor's settings below play them
+            log.info("reload: [band] parts applied: %s", " ".join(new.band.parts) or "all")
         conductor.settings = live_settings(new)
         conductor.reload(styles, patches, self.engine.position())
         space = osc_space(styles, patches)
