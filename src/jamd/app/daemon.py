@@ -709,6 +709,8 @@ class Daemon:
                 engine.close()
             else:
                 await engine.close()
+        if self.conductor is not None:
+            self.conductor.close()  # its composer's thread
         if self._retraining is not None:
             await asyncio.wait([self._retraining])  # a SIGHUP's restart ends before the close
         trainer, self.trainer = self.trainer, None

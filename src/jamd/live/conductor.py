@@ -18,14 +18,17 @@ Planning is pure composition (``jamd.compose``) plus bookkeeping here: the plann
 with the cursor it was planned from, so the future can be rolled back to any planned bar.
 """
 
+import contextlib
 import dataclasses
 import difflib
 import logging
 import math
 import random
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
+from typing import get_args
 
 from jamd.compose import (
     Arrangement,
@@ -79,7 +82,7 @@ from jamd.live.commands import (
 from jamd.live.session import Session, Transport
 from jamd.live.tempo import TempoMap
 from jamd.styles.library import StyleLibrary
-from jamd.styles.model import Style
+from jamd.styles.model import Role, Style
 from jamd.theory import Chord, Key, parse_key
 
 log = logging.getLogger("jamd.live")
@@ -265,6 +268,13 @@ class Conductor:
         # each genre's style model (none: its style file alone); songs planned from now on
         # take it, a song playing takes it at its next section (``set_model``)
         self._models: dict[str, StyleModel] = dict(models or {})
+        # the bar after the last planned is composed in a thread of its own while the loop
+        # goes on (composition is pure: frozen inputs, no shared state); a bar takes 1 ms,
+        # up to 15 at a section's first, which the loop's other callbacks need not wait for
+        self._composer = ThreadPoolExecutor(1, thread_name_prefix="jamd-composer")
+        self._ahead: tuple[Cursor, float, Future[tuple[tuple[NoteEvent, ...], BarState]]] | None = (
+            None
+        )
 
     # -- start, tick --------------------------------------------------------------------------
 
@@ -876,6 +886,9 @@ class Conductor:
         self._bars.append(bar)
         self._cursor = following
         self._next_number = number + 1
+        if following is not None and following.bar >= 0:  # the next bar, composed meanwhile
+            work = self._composer.submit(_bar_events, following, bar.end_beat)
+            self._ahead = (following, bar.end_beat, work)
         if following is not None and following.song is not cursor.song:
             upcoming = following.song
             self.engine.prepare([*upcoming.patches.values(), *upcoming.section_patches.values()])
@@ -907,7 +920,7 @@ class Conductor:
                 number, start_beat, plan.beats_per_bar, song, None, events, cursor, song.patches
             )
             return bar, replace(cursor, bar=cursor.bar + 1, fill=False, restrike=False)
-        events, state = _bar_events(cursor, start_beat)
+        events, state = self._composed(cursor, start_beat)
         bar = PlannedBar(
             number,
             start_beat,
@@ -931,6 +944,21 @@ class Conductor:
         seed = _next_seed(song.seed)
         new = self._new_song(self._genre, seed)
         return Cursor(new, -self.settings.count_in_bars)
+
+    def _composed(
+        self, cursor: Cursor, start_beat: float
+    ) -> tuple[tuple[NoteEvent, ...], BarState]:
+        """The bar ``cursor`` points at, composed: by the composer's thread, ahead of time, if
+        it was the bar that was to come (nothing changed it since), else now."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[0] is cursor and ahead[1] == start_beat:
+            return ahead[2].result()
+        return _bar_events(cursor, start_beat)
+
+    def close(self) -> None:
+        """Stop the composer's thread (what it was composing is dropped)."""
+        self._ahead = None
+        self._composer.shutdown(wait=False, cancel_futures=True)
 
     def _notes(self, events: tuple[NoteEvent, ...]) -> list[Note]:
         """The events of the parts this instance plays, on engine samples (from the first the
@@ -1050,9 +1078,21 @@ class Conductor:
             return None
 
     def _prepare_kits(self, style: Style) -> None:
-        """Let the engine synthesize the genre's kits early: a kit's first use costs 0.2 s."""
+        """Let the engine synthesize the genre's kits early: a kit's first use costs 0.2 s.
+        The genre's other patches are read in the composer's thread meanwhile (a patch file
+        read and checked is 1 to 5 ms the loop need not spend when a song first plays it)."""
         kits = [self._patch(choice.patch) for choice in style.instruments.drums]
         self.engine.prepare(kit for kit in kits if kit is not None)
+        choices = (style.instruments.for_role(role) for role in get_args(Role))
+        names = {choice.patch for each in choices for choice in each}
+        self._composer.submit(self._read_patches, sorted(names - set(self._loaded)))
+
+    def _read_patches(self, names: list[str]) -> None:
+        """Read patch files into the cache (the composer's thread: a dict's item set is one
+        step under the GIL; a patch the loop reads at the same time is read twice, the same)."""
+        for name in names:
+            with contextlib.suppress(PatchError):  # the loop says why, if a song needs it
+                self._loaded.setdefault(name, self.patch_library.load(name))
 
     def _replanned(self, song: LiveSong, params: SongParams, model: StyleModel | None) -> LiveSong:
         """``song`` planned again (same seed, same form, the same instruments) from
