@@ -149,6 +149,8 @@ def _drum_pieces() -> dict[int, str]:
 
 
 _DRUM_PIECES = _drum_pieces()
+_PIECES = sorted(set(_DRUM_PIECES.values()))
+_PIECE_OF_NOTE = np.array([_PIECES.index(_DRUM_PIECES[note]) for note in range(128)])
 
 
 class MidiFileError(Exception):
@@ -470,18 +472,17 @@ def _grooves(
     spill = step >= steps  # just before the bar line: the next bar's first step
     bar = np.where(spill, bar + 1, bar)
     step = np.where(spill, 0, step)
-    in_range = bar < len(bar_starts)
-    hits: dict[str, set[tuple[int, int]]] = {}
-    for at_bar, at_step, note in zip(
-        bar[in_range], step[in_range], drums[in_range, 2], strict=True
-    ):
-        if bar_meters[int(at_bar)] == meter:
-            hits.setdefault(_DRUM_PIECES[int(note)], set()).add((int(at_bar), int(at_step)))
-    drum_bars = {at_bar for onsets_of in hits.values() for at_bar, _ in onsets_of}
-    if not drum_bars:
+    in_main = np.array([*(at == meter for at in bar_meters), False])  # past the last bar: no
+    kept = in_main[bar]
+    if not kept.any():
         return {}
-    grooves: dict[str, list[float]] = {}
-    for piece in sorted(hits):
-        counts = Counter(at_step for _, at_step in hits[piece])
-        grooves[piece] = [round(counts[n] / len(drum_bars), 4) for n in range(steps)]
-    return grooves
+    # each (piece, bar, step) once: two notes of one piece on a step are one hit
+    bars = len(bar_starts)
+    cells = np.unique((_PIECE_OF_NOTE[drums[kept, 2]] * bars + bar[kept]) * steps + step[kept])
+    pieces, drum_bars = cells // (bars * steps), len(np.unique(cells // steps % bars))
+    counts = np.zeros((len(_PIECES), steps), dtype=np.int64)
+    np.add.at(counts, (pieces, cells % steps), 1)
+    return {
+        _PIECES[piece]: [round(int(count) / drum_bars, 4) for count in counts[piece]]
+        for piece in np.unique(pieces)
+    }
