@@ -45,7 +45,7 @@ from jamd.theory import QUALITY_INTERVALS, Mode
 from jamd.training import smf
 
 MAX_BYTES = 1 << 20
-"""Larger files are skipped as "too large": ``smf.read`` takes 1.5 to 2 µs an event (some
+"""Larger files are skipped as "too large": ``smf.read`` takes 1 to 2 µs an event (some
 350,000 events in a MiB), so this bounds one file at about a second of a worker's time (real
 songs are mostly under 100 kB)."""
 MAX_BARS = 2000
