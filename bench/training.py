@@ -48,15 +48,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pythonosc.osc_message_builder import OscMessageBuilder
-
-import live
-from jamd.app.daemon import Daemon
-from jamd.app.notify import Notifier
 from jamd.settings import MidiLibrary
 from jamd.styles.library import StyleLibrary
 from jamd.training.midilib import MidiLibrarySource
 from jamd.training.synthetic import write_library
+
+# What only ``stall`` uses (the daemon, bench/live.py, python-osc) is imported in its functions:
+# a spawned worker imports this module again, as its __main__, and with those at the top each
+# MIDI worker of ``files`` took 0.5 to 0.9 s longer to start than under ``jamd train``, whose
+# worker imports jamd.cli alone.
 
 
 async def _fetch_all(source: MidiLibrarySource) -> tuple[int, int, list[float]]:
@@ -312,6 +312,8 @@ def realtime_allowed() -> bool:
 
 
 def stall_settings(server: str, library: Path, state: Path) -> Any:
+    import live  # noqa: PLC0415  (stall only: see the imports)
+
     return live.settings_for(
         server,
         "process",
@@ -334,6 +336,8 @@ WORKERS = 1  # --workers: the daemon's MIDI worker processes (training.workers)
 
 
 def refresh_message() -> bytes:
+    from pythonosc.osc_message_builder import OscMessageBuilder  # noqa: PLC0415
+
     return bytes(OscMessageBuilder(address="/jamd/training/refresh").build().dgram)
 
 
@@ -367,6 +371,9 @@ def stretch_line(
 
 
 async def measure_stall(server: str, library: Path, state: Path, quiet: float) -> None:
+    from jamd.app.daemon import Daemon  # noqa: PLC0415  (stall only: see the imports)
+    from jamd.app.notify import Notifier  # noqa: PLC0415
+
     daemon = Daemon(stall_settings(server, library, state), notifier=Notifier({}))
     timer = CallbackTimer()
     timer.install()
@@ -470,6 +477,8 @@ async def measure_stall(server: str, library: Path, state: Path, quiet: float) -
 
 
 def stall(count: int, seed: int, quiet: float, realtime: bool, keep: Path | None) -> None:
+    import live  # noqa: PLC0415  (stall only: see the imports)
+
     if realtime and not realtime_allowed():
         print("warning: SCHED_FIFO is not allowed here: jackd runs --no-realtime")
         realtime = False
