@@ -52,6 +52,7 @@ class Block:
     master: npt.NDArray[np.float32]
     stems: Mapping[str, npt.NDArray[np.float32]]
     bus: npt.NDArray[np.float32] | None = None  # what entered the master chain, when kept
+    loudness: npt.NDArray[np.float32] | None = None  # the master's K-weighted squares, too
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,11 +91,11 @@ class OfflineEngine:
         changes: Sequence[PatchChange] = (),
         master_gain: float = 1.0,
         master: MasterPatch | None = None,
-        bus: bool = False,
+        levelling: bool = False,
     ) -> None:
         """``changes``: patches the lanes change to as the music goes (sections' own);
-        ``master_gain``: into the master chain (a genre's gain staging); ``bus``: blocks carry
-        what entered the master chain too."""
+        ``master_gain``: into the master chain (a genre's gain staging); ``levelling``: blocks
+        carry what entered the master chain and the master's K-weighted squares too."""
         self.sample_rate = sample_rate
         self._server = ManualServer(sample_rate, buffer_size, seed)
         self._changes = deque(sorted(changes, key=lambda c: c.at))
@@ -108,7 +109,7 @@ class OfflineEngine:
                 changing={change.lane for change in changes},
                 master_gain=master_gain,
                 master=master,
-                bus=bus,
+                levelling=levelling,
             )
             self._server.start()
         except BaseException as error:
@@ -171,16 +172,19 @@ class OfflineEngine:
                 name: capture.read(start, stop)
                 for name, capture in self.graph.stem_captures.items()
             }
-            bus = self.graph.bus_capture.read(start, stop) if self.graph.bus_capture else None
+            bus = loudness = None
+            if self.graph.bus_capture and self.graph.loudness_capture:
+                bus = self.graph.bus_capture.read(start, stop)
+                loudness = self.graph.loudness_capture.read(start + latency, stop + latency)
             self.engine_seconds += time.perf_counter() - began
             self._delivered = stop
-            yield Block(start, master, stems, bus)
+            yield Block(start, master, stems, bus, loudness)
 
     def bus_ahead(self) -> npt.NDArray[np.float32]:
         """What entered the master chain after the frames delivered, as far as the chain's
         look-ahead: the last frames' master depends on it too."""
         if self.graph.bus_capture is None:
-            raise ValueError("the bus is kept only by an engine made with bus=True")
+            raise ValueError("the bus is kept only by an engine made with levelling=True")
         return self.graph.bus_capture.read(self._delivered, self._delivered + self.graph.latency)
 
     def report(self, frames: int, peak: float) -> RenderReport:
@@ -232,9 +236,12 @@ class OfflineMaster:
             raise
         self.engine_seconds = 0.0
 
-    def blocks(self, bus: IO[bytes], frames: int) -> Iterator[npt.NDArray[np.float32]]:
-        """The master's first ``frames`` frames, block by block, from ``bus`` read from its
-        start (frames of float32 samples, as ``render_to_wav`` keeps it; silence past its end)."""
+    def blocks(
+        self, bus: IO[bytes], frames: int
+    ) -> Iterator[tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]]:
+        """The master's first ``frames`` frames and their K-weighted squares, block by block,
+        from ``bus`` read from its start (frames of float32 samples, as ``render_to_wav`` keeps
+        it; silence past its end)."""
         buffer_size = self._server.buffer_size
         latency = self.chain.latency
         bus.seek(0)
@@ -247,8 +254,9 @@ class OfflineMaster:
                 self.chain.feed(self._server.samples, _read_bus(bus, count))
                 self._server.process(count // buffer_size)
             master = self.chain.master_capture.read(start + latency, stop + latency)
+            squares = self.chain.loudness_capture.read(start + latency, stop + latency)
             self.engine_seconds += time.perf_counter() - began
-            yield master
+            yield master, squares
 
     def close(self) -> None:
         self.chain.close()
@@ -326,7 +334,7 @@ def render_to_wav(
             changes=changes,
             master_gain=master_gain,
             master=master,
-            bus=bus is not None,
+            levelling=bus is not None,
         ) as engine:
             stem_files = {}
             if stems_dir is not None:
@@ -340,8 +348,8 @@ def render_to_wav(
                 peak = max(peak, float(np.max(np.abs(block.master), initial=0.0)))
                 if master_file:
                     master_file.write(block.master)
-                if bus is not None and block.bus is not None:
-                    meter.add(block.master)
+                if bus is not None and block.bus is not None and block.loudness is not None:
+                    meter.add(block.loudness)
                     bus.write(block.bus.tobytes())
                 for name, stem in block.stems.items():
                     stem_files[name].write(stem)
@@ -420,9 +428,9 @@ def _level(
             buffer_size=buffer_size,
             seed=seed,
         ) as chain:
-            for block in chain.blocks(bus, frames):
+            for block, squares in chain.blocks(bus, frames):
                 peak = max(peak, float(np.max(np.abs(block), initial=0.0)))
-                meter.add(block)
+                meter.add(squares)
                 file.write(block)
             seconds += chain.engine_seconds
         takes.append(_Take(correction_db, meter.integrated_lufs, peak, file))
