@@ -94,6 +94,16 @@ def test_render_prints_the_plan_with_bars_and_chords(
     assert "Bb" in plan[-1]  # the song ends on the tonic
 
 
+def test_render_prints_the_masters_loudness(
+    jazz: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    _, result = jazz
+    line = next(line for line in result.stdout.splitlines() if line.startswith("master: "))
+    lufs = float(line.split()[1])
+    assert -14.5 <= lufs <= -13.5, line
+    assert "LUFS integrated (" in line
+
+
 def test_the_same_arguments_give_the_same_bytes(tmp_path: Path, jazz: tuple[Path, object]) -> None:
     directory, _ = jazz
     result = jamd(

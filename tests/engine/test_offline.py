@@ -6,10 +6,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from jamd.engine.effects import db_to_gain
 from jamd.engine.interface import Fader
+from jamd.engine.loudness import LoudnessTarget, measure
 from jamd.engine.notes import Note, PatchChange
-from jamd.engine.offline import OfflineEngine, render_to_wav
-from jamd.engine.patches import Patch, PatchLibrary, default_patch_dirs, parse_patch
+from jamd.engine.offline import OfflineEngine, OfflineMaster, render_to_wav
+from jamd.engine.patches import Patch, PatchLibrary, default_master, default_patch_dirs, parse_patch
 from jamd.engine.wavfile import read_wav
 
 SR = 48000
@@ -140,6 +142,67 @@ def test_a_failed_render_leaves_no_file(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         render_to_wav(patches, notes, SR, out=tmp_path / "song.wav", stems_dir=tmp_path / "missing")
     assert list(tmp_path.iterdir()) == []
+
+
+STREAMING = LoudnessTarget(lufs=-14.0, window_lu=0.5)
+
+
+@pytest.mark.parametrize("master_db", [0.0, -9.0])  # 2.4 LU too loud, 3.9 LU too quiet
+def test_a_master_off_its_loudness_target_is_levelled_and_its_true_peak_still_held(
+    tmp_path: Path, master_db: float
+) -> None:
+    patches, notes = loud_song()
+    report = render_to_wav(
+        patches, notes, 4 * SR, out=tmp_path / "song.wav", stems_dir=tmp_path,
+        master_gain=db_to_gain(master_db), loudness=STREAMING,
+    )  # fmt: skip
+    loudness = measure(*read_wav(tmp_path / "song.wav"))
+    assert abs(loudness.integrated_lufs + 14.0) <= 0.5, loudness
+    assert loudness.true_peak_dbtp <= -1.0, loudness
+    assert report.master_passes > 1
+    assert report.loudness_lufs == pytest.approx(loudness.integrated_lufs, abs=0.01)
+    assert (report.correction_db < 0.0) == (master_db == 0.0)
+    assert report.peak == pytest.approx(float(np.max(np.abs(read_wav(tmp_path / "song.wav")[0]))))
+    assert not list(tmp_path.glob(".*"))  # neither the other takes nor the kept bus are left
+    assert len(list(tmp_path.glob("*.wav"))) == 5  # the master and four stems
+
+
+def test_levelling_gives_the_same_bytes_every_time(tmp_path: Path) -> None:
+    patches, notes = loud_song()
+    for name in ("a.wav", "b.wav"):
+        render_to_wav(patches, notes, 2 * SR, out=tmp_path / name, seed=5, loudness=STREAMING)
+    assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()
+
+
+def test_a_master_inside_the_window_is_kept_as_rendered(tmp_path: Path) -> None:
+    patches, notes = loud_song()
+    render_to_wav(patches, notes, 2 * SR, out=tmp_path / "plain.wav")
+    lufs = measure(*read_wav(tmp_path / "plain.wav")).integrated_lufs
+    target = LoudnessTarget(lufs=lufs + 0.4, window_lu=0.5)
+    report = render_to_wav(patches, notes, 2 * SR, out=tmp_path / "kept.wav", loudness=target)
+    assert (report.master_passes, report.correction_db) == (1, 0.0)
+    assert (tmp_path / "kept.wav").read_bytes() == (tmp_path / "plain.wav").read_bytes()
+
+
+def test_the_master_chain_alone_gives_the_graphs_master_again_from_its_bus(
+    tmp_path: Path,
+) -> None:
+    """Within one lap of the rings (1.37 s), sample for sample."""
+    patches, notes = loud_song()
+    frames = SR
+    masters = []
+    with (tmp_path / "bus").open("w+b") as bus:
+        with OfflineEngine(patches, master_gain=db_to_gain(3.0), levelling=True) as engine:
+            engine.schedule(notes)
+            for block in engine.blocks(frames):
+                masters.append(block.master)
+                assert block.bus is not None
+                bus.write(block.bus.tobytes())
+            bus.write(engine.bus_ahead().tobytes())
+        with OfflineMaster(default_master(), 1.0, sample_rate=SR, buffer_size=256, seed=1) as chain:
+            again = np.concatenate([block for block, _ in chain.blocks(bus, frames)])
+    assert np.array_equal(np.concatenate(masters), again)
+    assert float(np.max(np.abs(again))) > 0.5  # the limiter had work to do
 
 
 LIBRARY = PatchLibrary(default_patch_dirs())

@@ -29,6 +29,7 @@ from jamd.engine.effects import (
     tail_seconds,
 )
 from jamd.engine.interface import Fader
+from jamd.engine.loudness import k_weighting
 from jamd.engine.notes import Note
 from jamd.engine.patches import (
     DrumKitPatch,
@@ -593,7 +594,9 @@ class Graph(_Owner):
     in ``patches`` and is fixed to it (offline renders: no slot costs a stream), but for the
     lanes in ``changing``, which are switchable. ``master`` sets the sends' returns and the master
     chain (the shipped ``master/default`` if not given); ``master_gain`` is what goes into it
-    (a genre's gain staging).
+    (a genre's gain staging). ``levelling`` records what enters the master chain
+    (``bus_capture``), so that an offline render can put it through the chain again at another
+    gain (``MasterChain``), and the master's K-weighted squares (``loudness_capture``), to meter.
     """
 
     def __init__(
@@ -607,6 +610,7 @@ class Graph(_Owner):
         changing: Collection[str] = (),
         master_gain: float = 1.0,
         master: MasterPatch | None = None,
+        levelling: bool = False,
     ) -> None:
         super().__init__()
         master = default_master() if master is None else master
@@ -652,6 +656,13 @@ class Graph(_Owner):
         self.master = build_chain(master.effects, summed, self.own, sample_rate, master=True)
         self.master.out()
         self.master_capture = self.own(Capture(self.master, self.clock))
+        self.bus_capture: Capture | None = None
+        self.loudness_capture: Capture | None = None
+        if levelling:
+            self.bus_capture = self.own(Capture(summed, self.clock))
+            self.loudness_capture = self.own(
+                Capture(k_weighted_squares(self.master, self.own, sample_rate), self.clock)
+            )
         # the master chain's look-aheads delay it by exactly this many samples
         self.latency = latency(master.effects, sample_rate)
         self.stem_captures: dict[str, Capture] = {}
@@ -740,6 +751,47 @@ class Graph(_Owner):
         reaper.forget()
         self.stop_all()
         self.release()
+
+
+class MasterChain(_Owner):
+    """A master chain alone, fed from rings that Python fills ahead of the audio: an offline
+    render's master made again from what entered it (``Graph.bus_capture``), times ``gain``.
+
+    The chain reads the ring at the sample clock as ``Graph``'s reads the mix, so at a gain of
+    1 it gives the graph's master sample for sample.
+    """
+
+    def __init__(self, master: MasterPatch, sample_rate: int, gain: float) -> None:
+        super().__init__()
+        check_chain(master.effects, master=True)
+        self.clock = self.own(pyo.Count(self.own(pyo.Trig()), min=0, max=RING_SAMPLES))
+        self._input = self.own(Rings(2))
+        summed = self.own(pyo.TableIndex(self._input.tables, self.clock, mul=gain))
+        self.master = build_chain(master.effects, summed, self.own, sample_rate, master=True)
+        self.master.out()
+        self.master_capture = self.own(Capture(self.master, self.clock))
+        squares = k_weighted_squares(self.master, self.own, sample_rate)
+        self.loudness_capture = self.own(Capture(squares, self.clock))
+        self.latency = latency(master.effects, sample_rate)
+
+    def feed(self, start: int, frames: npt.NDArray[np.float32]) -> None:
+        """What enters the chain at samples [start, start + len(frames)), before it is computed."""
+        for ring_lo, ring_hi, absolute_lo in ring_spans(start, start + len(frames), RING_SAMPLES):
+            for channel, view in enumerate(self._input.views):
+                view[ring_lo:ring_hi] = frames[
+                    absolute_lo - start : absolute_lo - start + ring_hi - ring_lo, channel
+                ]
+
+    def close(self) -> None:
+        self.stop_all()
+        self.release()
+
+
+def k_weighted_squares(signal: Any, own: Any, sample_rate: int) -> Any:
+    """``signal`` through BS.1770's K-weighting, squared: what ``LoudnessMeter`` sums."""
+    for b, a in k_weighting(sample_rate):
+        signal = own(pyo.Biquada(signal, *b, *a))
+    return own(signal * signal)
 
 
 class _Glide:

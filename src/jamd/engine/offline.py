@@ -3,29 +3,45 @@
 Control rings are written one block ahead of the audio, exactly as the live engine writes them
 ahead of its sound card, then pyo computes the block and the captures are copied out. Same
 notes, patches and seed give the same samples.
+
+A render given a loudness target is levelled after the fact, as a mastering engineer would:
+its master is measured as it is written, and one that misses the target is made again from
+what entered the master chain (kept aside as it went by) at a corrected gain, through the
+same chain, so the limiter still holds its true peak. Only the chain is computed again.
 """
 
 import contextlib
 import dataclasses
 import gc
+import logging
+import math
+import tempfile
 import time
 import traceback
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import IO
 
 import numpy as np
 import numpy.typing as npt
 
-from jamd.engine.graph import Graph
+from jamd.engine.effects import db_to_gain
+from jamd.engine.graph import Graph, MasterChain
+from jamd.engine.loudness import LoudnessMeter, LoudnessTarget
 from jamd.engine.notes import Note, PatchChange
-from jamd.engine.patches import MasterPatch, Patch
+from jamd.engine.patches import MasterPatch, Patch, default_master
 from jamd.engine.server import ManualServer
 from jamd.engine.wavfile import AtomicWavWriter
 
+log = logging.getLogger("jamd.engine")
+
 BLOCK_BUFFERS = 64
+MAX_CORRECTION_DB = 6.0  # levelling moves the master's gain this far at most, either way
+_MIN_SLOPE = 0.25  # LU per dB the chain is taken to give at least (its compressor gives less)
+_BUS_CHANNELS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +51,8 @@ class Block:
     start: int
     master: npt.NDArray[np.float32]
     stems: Mapping[str, npt.NDArray[np.float32]]
+    bus: npt.NDArray[np.float32] | None = None  # what entered the master chain, when kept
+    loudness: npt.NDArray[np.float32] | None = None  # the master's K-weighted squares, too
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +65,9 @@ class RenderReport:
     unmapped_drum_notes: int
     stolen_voices: int
     files: tuple[Path, ...] = ()  # what render_to_wav wrote, master first
+    loudness_lufs: float | None = None  # the master's integrated loudness, given a target
+    correction_db: float = 0.0  # levelling's gain into the master chain, over master_gain
+    master_passes: int = 1  # how many times the master chain ran (more when levelled)
 
     @property
     def realtime_factor(self) -> float:
@@ -70,9 +91,11 @@ class OfflineEngine:
         changes: Sequence[PatchChange] = (),
         master_gain: float = 1.0,
         master: MasterPatch | None = None,
+        levelling: bool = False,
     ) -> None:
         """``changes``: patches the lanes change to as the music goes (sections' own);
-        ``master_gain``: into the master chain (a genre's gain staging)."""
+        ``master_gain``: into the master chain (a genre's gain staging); ``levelling``: blocks
+        carry what entered the master chain and the master's K-weighted squares too."""
         self.sample_rate = sample_rate
         self._server = ManualServer(sample_rate, buffer_size, seed)
         self._changes = deque(sorted(changes, key=lambda c: c.at))
@@ -86,6 +109,7 @@ class OfflineEngine:
                 changing={change.lane for change in changes},
                 master_gain=master_gain,
                 master=master,
+                levelling=levelling,
             )
             self._server.start()
         except BaseException as error:
@@ -148,9 +172,20 @@ class OfflineEngine:
                 name: capture.read(start, stop)
                 for name, capture in self.graph.stem_captures.items()
             }
+            bus = loudness = None
+            if self.graph.bus_capture and self.graph.loudness_capture:
+                bus = self.graph.bus_capture.read(start, stop)
+                loudness = self.graph.loudness_capture.read(start + latency, stop + latency)
             self.engine_seconds += time.perf_counter() - began
             self._delivered = stop
-            yield Block(start, master, stems)
+            yield Block(start, master, stems, bus, loudness)
+
+    def bus_ahead(self) -> npt.NDArray[np.float32]:
+        """What entered the master chain after the frames delivered, as far as the chain's
+        look-ahead: the last frames' master depends on it too."""
+        if self.graph.bus_capture is None:
+            raise ValueError("the bus is kept only by an engine made with levelling=True")
+        return self.graph.bus_capture.read(self._delivered, self._delivered + self.graph.latency)
 
     def report(self, frames: int, peak: float) -> RenderReport:
         tracks = self.graph.tracks.values()
@@ -183,6 +218,84 @@ class OfflineEngine:
         self.close()
 
 
+class OfflineMaster:
+    """The offline twin of a master chain alone: what entered it (a render's kept bus) through
+    it again at ``gain``. Use as a context manager so the server shuts down."""
+
+    def __init__(
+        self, master: MasterPatch, gain: float, *, sample_rate: int, buffer_size: int, seed: int
+    ) -> None:
+        self._server = ManualServer(sample_rate, buffer_size, seed)
+        try:
+            self.chain = MasterChain(master, sample_rate, gain)
+            self._server.start()
+        except BaseException as error:
+            traceback.clear_frames(error.__traceback__)  # as OfflineEngine: pyo objects first
+            gc.collect()
+            self._server.close()
+            raise
+        self.engine_seconds = 0.0
+
+    def blocks(
+        self, bus: IO[bytes], frames: int
+    ) -> Iterator[tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]]:
+        """The master's first ``frames`` frames and their K-weighted squares, block by block,
+        from ``bus`` read from its start (frames of float32 samples, as ``render_to_wav`` keeps
+        it; silence past its end)."""
+        buffer_size = self._server.buffer_size
+        latency = self.chain.latency
+        bus.seek(0)
+        for start in range(0, frames, BLOCK_BUFFERS * buffer_size):
+            stop = min(start + BLOCK_BUFFERS * buffer_size, frames)
+            began = time.perf_counter()
+            missing = stop + latency - self._server.samples
+            if missing > 0:
+                count = -(-missing // buffer_size) * buffer_size
+                self.chain.feed(self._server.samples, _read_bus(bus, count))
+                self._server.process(count // buffer_size)
+            master = self.chain.master_capture.read(start + latency, stop + latency)
+            squares = self.chain.loudness_capture.read(start + latency, stop + latency)
+            self.engine_seconds += time.perf_counter() - began
+            yield master, squares
+
+    def close(self) -> None:
+        self.chain.close()
+        del self.chain
+        gc.collect()
+        self._server.close()
+
+    def __enter__(self) -> "OfflineMaster":
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _read_bus(bus: IO[bytes], frames: int) -> npt.NDArray[np.float32]:
+    data = bus.read(frames * _BUS_CHANNELS * 4)
+    read = np.frombuffer(data, dtype=np.float32).reshape(-1, _BUS_CHANNELS)
+    if len(read) == frames:
+        return read
+    padded = np.zeros((frames, _BUS_CHANNELS), dtype=np.float32)
+    padded[: len(read)] = read
+    return padded
+
+
+@dataclass(frozen=True, slots=True)
+class _Take:
+    """One run of the master chain: at what correction, how loud, its peak, where it went."""
+
+    correction_db: float
+    lufs: float
+    peak: float
+    file: AtomicWavWriter
+
+
 def render_to_wav(
     patches: Mapping[str, Patch],
     notes: Sequence[Note],
@@ -197,14 +310,21 @@ def render_to_wav(
     changes: Sequence[PatchChange] = (),
     master_gain: float = 1.0,
     master: MasterPatch | None = None,
+    loudness: LoudnessTarget | None = None,
 ) -> RenderReport:
     """Render notes to a stereo master WAV and, if asked, one stereo WAV per track plus ``fx``.
 
-    Files appear only when the whole render succeeded.
+    With ``loudness`` (and ``out``), a master that misses the target is levelled: see the
+    module's docstring, and ``_level``. Files appear only when the whole render succeeded.
     """
-    with (
-        contextlib.ExitStack() as files,
-        OfflineEngine(
+    master = default_master() if master is None else master
+    with contextlib.ExitStack() as files:
+        master_file = files.enter_context(AtomicWavWriter(out, sample_rate)) if out else None
+        bus = None  # what enters the master chain, kept while a master may need levelling
+        if loudness is not None and out is not None:  # unlinked already: gone if we crash
+            bus = files.enter_context(tempfile.TemporaryFile(dir=out.parent, prefix=".jamd-bus-"))
+        meter = LoudnessMeter(sample_rate)
+        with OfflineEngine(
             patches,
             sample_rate=sample_rate,
             buffer_size=buffer_size,
@@ -214,22 +334,115 @@ def render_to_wav(
             changes=changes,
             master_gain=master_gain,
             master=master,
-        ) as engine,
-    ):
-        master_file = files.enter_context(AtomicWavWriter(out, sample_rate)) if out else None
-        stem_files = {}
-        if stems_dir is not None:
-            for name in engine.graph.stem_captures:
-                stem_files[name] = files.enter_context(
-                    AtomicWavWriter(stems_dir / f"{name}.wav", sample_rate)
-                )
-        engine.schedule(notes)
-        peak = 0.0
-        for block in engine.blocks(frames):
-            peak = max(peak, float(np.max(np.abs(block.master), initial=0.0)))
-            if master_file:
-                master_file.write(block.master)
-            for name, stem in block.stems.items():
-                stem_files[name].write(stem)
+            levelling=bus is not None,
+        ) as engine:
+            stem_files = {}
+            if stems_dir is not None:
+                for name in engine.graph.stem_captures:
+                    stem_files[name] = files.enter_context(
+                        AtomicWavWriter(stems_dir / f"{name}.wav", sample_rate)
+                    )
+            engine.schedule(notes)
+            peak = 0.0
+            for block in engine.blocks(frames):
+                peak = max(peak, float(np.max(np.abs(block.master), initial=0.0)))
+                if master_file:
+                    master_file.write(block.master)
+                if bus is not None and block.bus is not None and block.loudness is not None:
+                    meter.add(block.loudness)
+                    bus.write(block.bus.tobytes())
+                for name, stem in block.stems.items():
+                    stem_files[name].write(stem)
+            if bus is not None:
+                bus.write(engine.bus_ahead().tobytes())
+            report = engine.report(frames, peak)
         written = ([out] if out else []) + [writer.path for writer in stem_files.values()]
-        return dataclasses.replace(engine.report(frames, peak), files=tuple(written))
+        report = dataclasses.replace(report, files=tuple(written))
+        if bus is None or loudness is None or master_file is None or out is None:
+            return report
+        first = _Take(0.0, meter.integrated_lufs, peak, master_file)
+        takes, seconds = _level(
+            first,
+            loudness,
+            bus,
+            frames,
+            new_file=lambda: files.enter_context(AtomicWavWriter(out, sample_rate)),
+            master=master,
+            sample_rate=sample_rate,
+            buffer_size=buffer_size,
+            seed=seed,
+        )
+        kept = min(takes, key=lambda take: abs(take.lufs - loudness.lufs))
+        for take in takes:
+            if take is not kept:
+                take.file.discard()
+        if loudness.misses(kept.lufs) and math.isfinite(kept.lufs):
+            log.warning(
+                "%s: %.1f LUFS after %d passes of the master chain, target %.1f +-%.1f",
+                out, kept.lufs, len(takes), loudness.lufs, loudness.window_lu,
+            )  # fmt: skip
+        return dataclasses.replace(
+            report,
+            engine_seconds=report.engine_seconds + seconds,
+            peak=kept.peak,
+            loudness_lufs=kept.lufs,
+            correction_db=kept.correction_db,
+            master_passes=len(takes),
+        )
+
+
+def _level(
+    first: _Take,
+    target: LoudnessTarget,
+    bus: IO[bytes],
+    frames: int,
+    *,
+    new_file: Callable[[], AtomicWavWriter],
+    master: MasterPatch,
+    sample_rate: int,
+    buffer_size: int,
+    seed: int,
+) -> tuple[list[_Take], float]:
+    """The takes of the master chain until one lands in the target's window (``first``, the
+    render's own, then up to ``target.passes`` more from ``bus``), and the seconds they took.
+
+    Each correction steps by what the last take missed, divided by how much the chain's
+    loudness moved per dB between the last two takes (1 at first: the glue compressor makes
+    it less). Same bus, gain and seed: the same samples, so levelling stays deterministic.
+    """
+    takes = [first]
+    seconds = 0.0
+    while math.isfinite(takes[-1].lufs) and target.misses(takes[-1].lufs):
+        if len(takes) > target.passes:
+            break
+        correction_db = _next_correction(takes, target.lufs)
+        if correction_db == takes[-1].correction_db:  # against the limit: no take would differ
+            break
+        file = new_file()
+        meter = LoudnessMeter(sample_rate)
+        peak = 0.0
+        with OfflineMaster(
+            master,
+            db_to_gain(correction_db),  # the bus has the render's master_gain in it
+            sample_rate=sample_rate,
+            buffer_size=buffer_size,
+            seed=seed,
+        ) as chain:
+            for block, squares in chain.blocks(bus, frames):
+                peak = max(peak, float(np.max(np.abs(block), initial=0.0)))
+                meter.add(squares)
+                file.write(block)
+            seconds += chain.engine_seconds
+        takes.append(_Take(correction_db, meter.integrated_lufs, peak, file))
+    return takes, seconds
+
+
+def _next_correction(takes: Sequence[_Take], target_lufs: float) -> float:
+    last = takes[-1]
+    slope = 1.0
+    if len(takes) > 1 and takes[-2].correction_db != last.correction_db:
+        before = takes[-2]
+        slope = (last.lufs - before.lufs) / (last.correction_db - before.correction_db)
+    slope = min(1.0, max(_MIN_SLOPE, slope))
+    correction = last.correction_db + (target_lufs - last.lufs) / slope
+    return min(MAX_CORRECTION_DB, max(-MAX_CORRECTION_DB, correction))

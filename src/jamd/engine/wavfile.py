@@ -63,7 +63,7 @@ class AtomicWavWriter:
         self._writer.setnchannels(channels)
         self._writer.setsampwidth(3)
         self._writer.setframerate(sample_rate)
-        self._committed = False
+        self._committed = self._discarded = False
 
     def write(self, frames: npt.NDArray[np.float32]) -> None:
         self._writer.writeframesraw(to_pcm24(frames))
@@ -74,10 +74,12 @@ class AtomicWavWriter:
         self._committed = True
 
     def discard(self) -> None:
+        """Drop the file (unless committed); leaving the ``with`` block then commits nothing."""
         if not self._committed:
             self._writer.close()
             with contextlib.suppress(FileNotFoundError):
                 self._temporary.unlink()
+        self._discarded = True
 
     def __enter__(self) -> "AtomicWavWriter":
         return self
@@ -88,6 +90,6 @@ class AtomicWavWriter:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        if kind is None and not self._committed:
+        if kind is None and not self._committed and not self._discarded:
             self.commit()
         self.discard()

@@ -1,7 +1,9 @@
 """Render a whole song offline: compose it, play it through the offline engine, write files.
 
 This is the same path the live daemon takes (composer -> beat-timed events -> sample-timed
-engine notes -> the DSP graph), run as fast as the machine allows.
+engine notes -> the DSP graph), run as fast as the machine allows. One step more: the song's
+master is levelled to ``LOUDNESS`` (``jamd.engine.offline``), which a genre's trim alone
+cannot promise for every seed.
 """
 
 import os
@@ -23,6 +25,7 @@ from jamd.compose import (
     key_and_tempo,
     plan_song,
 )
+from jamd.engine.loudness import LoudnessTarget
 from jamd.engine.notes import Note, PatchChange
 from jamd.engine.offline import RenderReport, render_to_wav
 from jamd.engine.patches import DrumKitPatch, Patch, PatchLibrary, default_patch_dirs
@@ -33,6 +36,9 @@ from jamd.theory import parse_key
 
 SAMPLE_RATES = (22050, 32000, 44100, 48000, 88200, 96000)
 DELAY_BEATS = 0.75  # a dotted-eighth echo, the classic tempo-synced delay
+# issue 6: -14 +-1 LUFS, as the streaming services play; a master more than 0.5 LU off is
+# levelled, which leaves room for the meters that read a little differently from ours
+LOUDNESS = LoudnessTarget(lufs=-14.0, window_lu=0.5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +179,7 @@ def _render_audio(
         delay_seconds=DELAY_BEATS * 60.0 / tempo,
         changes=changes,
         master_gain=master_gain,
+        loudness=LOUDNESS,
     )
 
 
