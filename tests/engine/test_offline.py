@@ -4,9 +4,11 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pyo
 import pytest
 
 from jamd.engine.effects import db_to_gain
+from jamd.engine.graph import RING_SAMPLES
 from jamd.engine.interface import Fader
 from jamd.engine.loudness import LoudnessTarget, measure
 from jamd.engine.notes import Note, PatchChange
@@ -275,3 +277,20 @@ def test_a_lane_changes_patch_on_its_sample_offline_and_a_held_note_carries_on()
 
     assert odd_harmonics(audio[change - 4800 : change]) > 0.2  # a square: a strong third
     assert odd_harmonics(audio[change + 4800 : change + 9600]) < 0.01  # the sine takes it up
+
+
+def test_the_sample_clock_counts_modulo_the_ring_size_lap_after_lap() -> None:
+    """The clock every ring is read and written at: sample n of the song at ring position
+    n mod RING_SAMPLES, in every lap. (pyo's Count includes its max: max=RING_SAMPLES would
+    count 65,537 positions, one more than the rings hold, and what the engine plays would
+    fall a sample later every lap against what it was told, 55 ms an hour at 48 kHz.)"""
+    laps = 3
+    with OfflineEngine({"click": CLICK}, sample_rate=SR, buffer_size=256) as engine:
+        table = pyo.DataTable(laps * RING_SAMPLES)
+        recorder = pyo.TableRec(engine.graph.clock, table).play()
+        for _ in engine.blocks(laps * RING_SAMPLES):
+            pass
+        counted = np.asarray(table.getTable(), dtype=np.int64)
+        recorder.stop()
+    expected = np.arange(laps * RING_SAMPLES) % RING_SAMPLES
+    assert np.array_equal(counted, expected), (counted.max(), int(np.argmax(counted != expected)))

@@ -619,7 +619,8 @@ class Graph(_Owner):
         for patch in patches.values():
             check_chain(getattr(patch, "effects", ()), master=False)
         self.sample_rate = sample_rate
-        self.clock = self.own(pyo.Count(self.own(pyo.Trig()), min=0, max=RING_SAMPLES))
+        # Count includes its max: 0 .. RING_SAMPLES - 1 is one lap of the rings
+        self.clock = self.own(pyo.Count(self.own(pyo.Trig()), min=0, max=RING_SAMPLES - 1))
         switchable = lanes is not None
         if lanes is not None:
             self.lanes = {name: self.own(Lane(name)) for name in lanes}
@@ -764,7 +765,7 @@ class MasterChain(_Owner):
     def __init__(self, master: MasterPatch, sample_rate: int, gain: float) -> None:
         super().__init__()
         check_chain(master.effects, master=True)
-        self.clock = self.own(pyo.Count(self.own(pyo.Trig()), min=0, max=RING_SAMPLES))
+        self.clock = self.own(pyo.Count(self.own(pyo.Trig()), min=0, max=RING_SAMPLES - 1))
         self._input = self.own(Rings(2))
         summed = self.own(pyo.TableIndex(self._input.tables, self.clock, mul=gain))
         self.master = build_chain(master.effects, summed, self.own, sample_rate, master=True)
