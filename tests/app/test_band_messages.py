@@ -4,7 +4,9 @@ carries no session beat: each member takes it when it arrives. The Link side, tw
 daemons in one session, is tests/link/test_band_sessions.py."""
 
 import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ from helpers import Client, click_overrides, click_settings, playing, until
 from jamd.app.config import read_settings
 from jamd.app.daemon import Daemon
 from jamd.band.wire import COMMAND, HELLO, STATE
+from jamd.live.conductor import Conductor
 from jamd.osc.space import Space
 
 
@@ -28,6 +31,20 @@ def _member(peer: Client, **extra: Any) -> Daemon:
         },
     )
     return Daemon(settings)
+
+
+@contextlib.asynccontextmanager
+async def _playing_member() -> AsyncIterator[tuple[Daemon, Conductor, Client]]:
+    """A member playing (alone: its peer, a test socket, never answers), and that peer."""
+    peer = Client()
+    try:
+        async with playing(_member(peer)) as daemon:
+            conductor = daemon.conductor
+            assert conductor is not None
+            await until(lambda: conductor.playing)
+            yield daemon, conductor, peer
+    finally:
+        peer.close()
 
 
 def _shared(replies: list[tuple[str, tuple[Any, ...]]]) -> list[dict[str, Any]]:
@@ -74,100 +91,85 @@ def test_a_member_alone_starts_its_song_and_shares_what_it_is_told() -> None:
 
 def test_a_peer_s_command_is_taken_and_not_sent_back() -> None:
     async def perform() -> None:
-        peer = Client()
-        try:
-            async with playing(_member(peer)) as daemon:
-                conductor = daemon.conductor
-                assert conductor is not None
-                assert daemon.band is not None
-                await until(lambda: conductor.playing)
-                message = {
-                    "member": "p",
-                    "epoch": 7,
-                    "sent": 0.0,
-                    "beat": None,
-                    "command": {"kind": "SetEnergy", "energy": 0.8},
-                }
-                peer.send(daemon, COMMAND, json.dumps(message))
-                await until(lambda: conductor.session.energy == 0.8)
-                assert daemon.band.epoch == 7  # the band's count of commands
-                await asyncio.sleep(0.2)
-                peer.drain()
-                assert _shared(peer.received) == []
-                assert not [r for r in peer.received if r[0] == "/jamd/error"]
-                assert conductor.session.band_peers == 1  # heard from
-        finally:
-            peer.close()
+        async with _playing_member() as (daemon, conductor, peer):
+            assert daemon.band is not None
+            message = {
+                "member": "p",
+                "epoch": 7,
+                "sent": 0.0,
+                "beat": None,
+                "command": {"kind": "SetEnergy", "energy": 0.8},
+            }
+            peer.send(daemon, COMMAND, json.dumps(message))
+            await until(lambda: conductor.session.energy == 0.8)
+            assert daemon.band.epoch == 7  # the band's count of commands
+            await asyncio.sleep(0.2)
+            peer.drain()
+            assert _shared(peer.received) == []
+            assert not [r for r in peer.received if r[0] == "/jamd/error"]
+            assert conductor.session.band_peers == 1  # heard from
 
     asyncio.run(perform())
 
 
 def test_bad_band_messages_are_answered_counted_and_change_nothing() -> None:
     async def perform() -> None:
-        peer = Client()
-        try:
-            async with playing(_member(peer)) as daemon:
-                conductor = daemon.conductor
-                assert conductor is not None
-                assert daemon.osc is not None
-                await until(lambda: conductor.playing)
-                before = conductor.session
-                errors_before = daemon.osc.stats.errors
-                good = {"member": "p", "epoch": 1, "sent": 0.0, "beat": None}
-                bad: list[tuple[str, tuple[Any, ...], str]] = [
-                    (COMMAND, ("{not json",), "not a band shared"),
-                    (COMMAND, (json.dumps({"member": "p"}),), "not a band shared"),
-                    (COMMAND, (1, 2), "one JSON string"),
-                    (COMMAND, ("x" * 20000,), "at most 16384 bytes"),
-                    (
-                        COMMAND,
-                        (json.dumps({**good, "command": {"kind": "Explode"}}),),
-                        "no such command",
-                    ),
-                    (
-                        COMMAND,
-                        (json.dumps({**good, "command": {"kind": "SetEnergy", "energy": 5}}),),
-                        "energy must be 0..1",
-                    ),
-                    (
-                        COMMAND,
-                        (json.dumps({**good, "command": {"kind": "SetKey", "key": "H#"}}),),
-                        "SetKey",
-                    ),
-                    (
-                        COMMAND,
-                        (json.dumps({**good, "command": {"kind": "Fill", "loud": True}}),),
-                        "Fill has no loud",
-                    ),
-                    (HELLO, (), "hello carries the member's name"),
-                    (STATE, (json.dumps({"member": "p", "epoch": -1}),), "not a band position"),
-                ]
-                for path, args, _ in bad:
-                    peer.send(daemon, path, *args)
-                for path, _, text in bad:
-                    await peer.until(
-                        lambda r, path=path, text=text: (
-                            r[0] == "/jamd/error" and r[1][0] == path and text in r[1][1]
-                        )
-                    )
-                await until(
-                    lambda: (
-                        daemon.osc is not None
-                        and daemon.osc.stats.errors >= errors_before + len(bad)
+        async with _playing_member() as (daemon, conductor, peer):
+            assert daemon.osc is not None
+            before = conductor.session
+            errors_before = daemon.osc.stats.errors
+            good = {"member": "p", "epoch": 1, "sent": 0.0, "beat": None}
+            bad: list[tuple[str, tuple[Any, ...], str]] = [
+                (COMMAND, ("{not json",), "not a band shared"),
+                (COMMAND, (json.dumps({"member": "p"}),), "not a band shared"),
+                (COMMAND, (1, 2), "one JSON string"),
+                (COMMAND, ("x" * 20000,), "at most 16384 bytes"),
+                (
+                    COMMAND,
+                    (json.dumps({**good, "command": {"kind": "Explode"}}),),
+                    "no such command",
+                ),
+                (
+                    COMMAND,
+                    (json.dumps({**good, "command": {"kind": "SetEnergy", "energy": 5}}),),
+                    "energy must be 0..1",
+                ),
+                (
+                    COMMAND,
+                    (json.dumps({**good, "command": {"kind": "SetKey", "key": "H#"}}),),
+                    "SetKey",
+                ),
+                (
+                    COMMAND,
+                    (json.dumps({**good, "command": {"kind": "Fill", "loud": True}}),),
+                    "Fill has no loud",
+                ),
+                (HELLO, (), "hello carries the member's name"),
+                (STATE, (json.dumps({"member": "p", "epoch": -1}),), "not a band position"),
+            ]
+            for path, args, _ in bad:
+                peer.send(daemon, path, *args)
+            for path, _, text in bad:
+                await peer.until(
+                    lambda r, path=path, text=text: (
+                        r[0] == "/jamd/error" and r[1][0] == path and text in r[1][1]
                     )
                 )
-                assert daemon.osc.stats.errors == errors_before + len(bad)
-                after = conductor.session
-                for field in ("genre", "key", "energy", "seed", "transport", "mixer"):
-                    assert getattr(after, field) == getattr(before, field), field
-                assert daemon.band is not None
-                assert daemon.band.epoch == 0
-                assert conductor.playing
-                assert daemon.engine is not None
-                assert daemon.engine.alive
-                assert _shared(peer.received) == []
-        finally:
-            peer.close()
+            await until(
+                lambda: (
+                    daemon.osc is not None and daemon.osc.stats.errors >= errors_before + len(bad)
+                )
+            )
+            assert daemon.osc.stats.errors == errors_before + len(bad)
+            after = conductor.session
+            for field in ("genre", "key", "energy", "seed", "transport", "mixer"):
+                assert getattr(after, field) == getattr(before, field), field
+            assert daemon.band is not None
+            assert daemon.band.epoch == 0
+            assert conductor.playing
+            assert daemon.engine is not None
+            assert daemon.engine.alive
+            assert _shared(peer.received) == []
 
     asyncio.run(perform())
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -76,7 +76,33 @@ class RenderReport:
         )
 
 
-class OfflineEngine:
+class _OnServer:
+    """Owns a ``ManualServer`` and what is made on it; a context manager. Closing frees what
+    was made (``_free``), then the server: pyo crashes if objects outlive their server."""
+
+    _server: ManualServer
+
+    def _free(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self._free()
+        gc.collect()
+        self._server.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class OfflineEngine(_OnServer):
     """Owns a manual pyo server and a graph; use as a context manager so the server shuts down."""
 
     def __init__(
@@ -199,26 +225,12 @@ class OfflineEngine:
             stolen_voices=sum(getattr(t.scheduler, "stolen", 0) for t in tracks),
         )
 
-    def close(self) -> None:
-        """Free the graph, then the server (pyo crashes if objects outlive their server)."""
+    def _free(self) -> None:
         self.graph.close()
         del self.graph
-        gc.collect()
-        self._server.close()
-
-    def __enter__(self) -> "OfflineEngine":
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
-class OfflineMaster:
+class OfflineMaster(_OnServer):
     """The offline twin of a master chain alone: what entered it (a render's kept bus) through
     it again at ``gain``. Use as a context manager so the server shuts down."""
 
@@ -258,22 +270,9 @@ class OfflineMaster:
             self.engine_seconds += time.perf_counter() - began
             yield master, squares
 
-    def close(self) -> None:
+    def _free(self) -> None:
         self.chain.close()
         del self.chain
-        gc.collect()
-        self._server.close()
-
-    def __enter__(self) -> "OfflineMaster":
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _read_bus(bus: IO[bytes], frames: int) -> npt.NDArray[np.float32]:
