@@ -21,7 +21,6 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from types import TracebackType
 
 import numpy as np
 
@@ -35,6 +34,7 @@ from jamd.engine.patches import DrumKitPatch, Patch, PluckPatch, SamplerPatch
 from jamd.engine.pluck import PluckSounds
 from jamd.engine.recorder import Recorder
 from jamd.engine.sampler import SampledSounds
+from jamd.engine.server import Closing
 from jamd.engine.soundmaker import SoundMaker
 
 log = logging.getLogger("jamd.engine")
@@ -55,7 +55,7 @@ daemon, a burst of requests before it, a step in progress): measured ~10 ms at s
 _GUARD_SECONDS = 0.005
 
 
-class LiveEngine:
+class LiveEngine(Closing):
     """Owns the backend (and its pyo server), the graph and the writer; see the module text."""
 
     def __init__(
@@ -380,17 +380,6 @@ class LiveEngine:
         gc.collect()  # pyo objects must be gone before their server
         self.backend.server.shutdown()
         self.backend.close()
-
-    def __enter__(self) -> "LiveEngine":
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _kit_key(kit: DrumKitPatch) -> tuple[object, ...]:

@@ -22,8 +22,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Self
+from typing import IO
 
 import numpy as np
 import numpy.typing as npt
@@ -33,7 +32,7 @@ from jamd.engine.graph import Graph, MasterChain
 from jamd.engine.loudness import LoudnessMeter, LoudnessTarget
 from jamd.engine.notes import Note, PatchChange
 from jamd.engine.patches import MasterPatch, Patch, default_master
-from jamd.engine.server import ManualServer
+from jamd.engine.server import Closing, ManualServer
 from jamd.engine.wavfile import AtomicWavWriter
 
 log = logging.getLogger("jamd.engine")
@@ -76,9 +75,9 @@ class RenderReport:
         )
 
 
-class _OnServer:
-    """Owns a ``ManualServer`` and what is made on it; a context manager. Closing frees what
-    was made (``_free``), then the server: pyo crashes if objects outlive their server."""
+class _OnServer(Closing):
+    """Owns a ``ManualServer`` and what is made on it. Closing frees what was made
+    (``_free``), then the server: pyo crashes if objects outlive their server."""
 
     _server: ManualServer
 
@@ -89,17 +88,6 @@ class _OnServer:
         self._free()
         gc.collect()
         self._server.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 class OfflineEngine(_OnServer):

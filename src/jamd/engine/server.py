@@ -10,13 +10,32 @@ import os
 import sys
 import threading
 from collections.abc import Iterable, Iterator
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 os.environ.setdefault("PYO_GUI_WX", "0")
 
 import pyo  # the environment above must be set before pyo is imported
 
-__all__ = ["ManualServer", "pyo", "reaper"]
+__all__ = ["Closing", "ManualServer", "pyo", "reaper"]
+
+
+class Closing:
+    """What holds a pyo server or its objects: a context manager that ``close``s on exit."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 class StreamReaper:
