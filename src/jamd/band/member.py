@@ -64,7 +64,7 @@ from jamd.live.commands import (
     SetTempo,
     parse_held_chord,
 )
-from jamd.live.conductor import Conductor, Cursor, PlannedBar
+from jamd.live.conductor import Conductor, Cursor, LiveSong, PlannedBar
 from jamd.live.session import Session
 
 log = logging.getLogger("jamd.band")
@@ -116,7 +116,6 @@ class BandMember:
         self._wake = wake
         self._clock = clock
         self.epoch = 0  # the shared commands this member has seen (the band's, once in it)
-        self.errors = 0  # band messages refused
         self.late = 0  # shared commands that came after the bar they were for was taken
         self._heard: dict[str, float] = {}  # member -> when it was last heard from
         self._inbox: list[tuple[Command, int | None]] = []  # peers' commands, for the loop
@@ -124,7 +123,8 @@ class BandMember:
         self._joining = False  # waiting for the band to say where it is, to start there
         self._ready_at: float | None = None  # when the session settled while joining
         self._asked_at: float | None = None  # the last hello
-        self._prints: dict[tuple[int, str | None, bool], str] = {}  # heard(), by song
+        # heard(), by song: the song kept with it, so that an id used again is not taken for it
+        self._prints: dict[tuple[int, str | None, bool], tuple[LiveSong, str]] = {}
         self._offsets: dict[str, float] = {}  # member -> its session beats to this one's
         self._taking_from = -math.inf  # the session beat from which a peer's song plays here
 
@@ -305,10 +305,8 @@ class BandMember:
                 hold=None if hold is None else parse_held_chord(hold, song.plan.key),
                 stop_after_song=theirs.song.ending,
             )
-        except InputError as error:
-            self.errors += 1
-            log.error("band: cannot play %s's song: %s", theirs.member, error)
-            return
+        except InputError as error:  # answered to the sender, counted and logged by the server
+            raise BandError(f"cannot play {theirs.member}'s song: {error}") from None
         quantum = float(song.plan.beats_per_bar)
         position = self._position()
         soonest = timeline.beat_at(position + conductor.engine.lead)
@@ -373,11 +371,12 @@ class BandMember:
     def _print(self, cursor: Cursor) -> str:
         hold = None if cursor.hold is None else cursor.hold.symbol
         key = (id(cursor.song), hold, cursor.stop_after_song)
-        if key not in self._prints:
+        kept = self._prints.get(key)
+        if kept is None or kept[0] is not cursor.song:
             if len(self._prints) > 64:
                 self._prints.clear()
-            self._prints[key] = heard(cursor)
-        return self._prints[key]
+            kept = self._prints[key] = (cursor.song, heard(cursor))
+        return kept[1]
 
     def _landing(self, command: Command) -> tuple[float | None, int | None]:
         """The session beat from which ``command`` lands in every member, and the engine

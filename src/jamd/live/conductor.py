@@ -732,13 +732,13 @@ class Conductor:
 
     def _repatched(self, song: LiveSong, part: str, name: str | None) -> LiveSong:
         """``song`` with ``part`` on patch ``name`` (``None``: the one the genre chose)."""
+        held = self._held() - {Part(part)}
         if name is not None:
             arrangement = song.arrangement.holding(Part(part), name)
+            held.add(Part(part))
         else:  # the genre's choice again, section by section
             others = {p: n for p, n in song.arrangement.patches.items() if p.value != part}
-            held = self._held() - {Part(part)}
             arrangement = arrange(song.plan, song.style, song.seed, patches=others, held=held)
-        held = (self._held() - {Part(part)}) | ({Part(part)} if name is not None else set())
         return self._with_patches(replace(song, arrangement=arrangement, held=frozenset(held)))
 
     def _with_patches(self, song: LiveSong) -> LiveSong:
@@ -1027,20 +1027,36 @@ class Conductor:
             seed=seed,
             energy=session.energy,
         )
-        plan = plan_song(params, style, random.Random(seed), model)
         held = {Part(part): mix.patch for part, mix in session.mixer.items() if mix.patch}
-        arrangement = arrange(plan, style, seed, patches=held, held=held)
+        return self._planned(
+            style, params, model, patches=held, held=frozenset(held), new_tempo=new_tempo
+        )
+
+    def _planned(
+        self,
+        style: Style,
+        params: SongParams,
+        model: StyleModel | None,
+        *,
+        patches: Mapping[Part, str],
+        held: frozenset[Part],
+        new_tempo: float | None = None,
+    ) -> LiveSong:
+        """A new song planned from ``params``, on ``patches`` where given (the genre chooses
+        the rest), its patches loaded."""
+        plan = plan_song(params, style, random.Random(params.seed), model)
+        arrangement = arrange(plan, style, params.seed, patches=patches, held=held)
         self._songs_started += 1
         song = LiveSong(
             self._songs_started,
-            seed,
+            params.seed,
             style,
             plan,
             arrangement,
             {},
             new_tempo,
             model=model,
-            held=frozenset(held),
+            held=held,
         )
         return self._with_patches(song)
 
@@ -1205,12 +1221,7 @@ class Conductor:
         members share no style models), on the instruments ``patches``; ``CommandError`` for
         a genre this instance does not have."""
         style = self._check_genre(params.genre)
-        plan = plan_song(params, style, random.Random(params.seed), None)
-        arrangement = arrange(plan, style, params.seed, patches=patches, held=held)
-        self._songs_started += 1
-        number = self._songs_started
-        song = LiveSong(number, params.seed, style, plan, arrangement, {}, held=held)
-        return self._with_patches(song)
+        return self._planned(style, params, None, patches=patches, held=held)
 
     def advance(self, cursor: Cursor, bars: int) -> Cursor | None:
         """``cursor`` ``bars`` bars on, as playing takes it: past a song's last bar into the
