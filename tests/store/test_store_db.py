@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from jamd.store import MIGRATIONS, VERSION, Sample, Store, StoreError
+from jamd.store import MIGRATIONS, VERSION, Sample, Store, StoreError, read_samples
 from jamd.store.db import APPLICATION_ID
 
 T = TypeVar("T")
@@ -175,6 +175,9 @@ def test_samples_are_upserted_by_source_and_id_and_counted(tmp_path: Path) -> No
             assert blues[0].features == {"tempo": 80.0}  # replaced whole
             assert [s.external_id for s in await store.samples("blues", "spotify")] == ["t1"]
             assert (await store.samples("blues", "spotify"))[0].features["key"] == 4
+            # another process reads the same from the file, beside the open store
+            assert read_samples(store.path, "blues") == blues
+            assert read_samples(store.path, "rock") == []
             assert await store.sample_counts() == {
                 ("midi", "blues"): 2,
                 ("midi", "jazz"): 1,
@@ -462,3 +465,16 @@ def test_kill_9_during_writes_loses_no_committed_row(tmp_path: Path) -> None:
     assert integrity == ["ok"]
     assert set(committed) <= stored
     assert committed == sorted(committed)
+
+
+def test_reading_samples_from_a_file_that_is_no_store_says_why(tmp_path: Path) -> None:
+    """A training worker's read of a missing or foreign file is a StoreError naming it, and
+    makes no file."""
+    missing = tmp_path / "gone.sqlite3"
+    with pytest.raises(StoreError, match=r"gone\.sqlite3"):
+        read_samples(missing, "blues")
+    assert not missing.exists()
+    foreign = tmp_path / "notes.sqlite3"
+    foreign.write_text("not a database at all, just some text " * 40)
+    with pytest.raises(StoreError, match=r"notes\.sqlite3"):
+        read_samples(foreign, "blues")

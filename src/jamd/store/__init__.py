@@ -2,7 +2,7 @@
 presets, songs played, learned MIDI maps, feedback). ``jamd.store.records`` holds the plain
 values that cross it; ``jamd.store.db`` the asynchronous store itself (docs/store.md)."""
 
-from jamd.store.db import MIGRATIONS, VERSION, Store, StoreError
+from jamd.store.db import MIGRATIONS, VERSION, Store, StoreError, read_samples
 from jamd.store.records import SOURCES, Feedback, Sample, SongRecord, StyleStats
 
 __all__ = [
@@ -15,4 +15,5 @@ __all__ = [
     "Store",
     "StoreError",
     "StyleStats",
+    "read_samples",
 ]

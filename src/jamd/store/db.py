@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
+from urllib.parse import quote
 
 import aiosqlite
 
@@ -351,10 +352,7 @@ class Store:
 
     async def samples(self, genre: str, source: str | None = None) -> list[Sample]:
         """A genre's samples (of one source, or all), in the order they were first stored."""
-        sql = "SELECT source, genre, external_id, features, quality, fetched_at FROM samples"
-        sql += " WHERE genre = ?" + (" AND source = ?" if source is not None else "")
-        parameters = (genre,) if source is None else (genre, source)
-        rows = await self._read(f"reading {genre} samples", sql + " ORDER BY id", parameters)
+        rows = await self._read(f"reading {genre} samples", *_samples_query(genre, source))
         if not rows:
             return []
         # decoded in a thread: a genre of a few hundred MIDI files is ~6 ms of JSON
@@ -688,6 +686,30 @@ def _sample_rows(samples: Sequence[Sample]) -> list[tuple[str, str, str, str, fl
         )
         for sample in samples
     ]
+
+
+def _samples_query(genre: str, source: str | None) -> tuple[str, tuple[str, ...]]:
+    sql = "SELECT source, genre, external_id, features, quality, fetched_at FROM samples"
+    sql += " WHERE genre = ?" + (" AND source = ?" if source is not None else "")
+    return sql + " ORDER BY id", (genre,) if source is None else (genre, source)
+
+
+def read_samples(path: Path, genre: str, busy_seconds: float = BUSY_SECONDS) -> list[Sample]:
+    """``Store.samples(genre)`` for another process (a training worker): read from the file
+    itself, read-only, so that a genre's samples never pass through the daemon's interpreter.
+    WAL lets it read beside the daemon's writer; it sees what was committed when it
+    starts. ``StoreError`` if the file cannot be read."""
+    try:
+        connection = sqlite3.connect(
+            f"file:{quote(str(path))}?mode=ro", uri=True, timeout=busy_seconds
+        )
+        try:
+            rows = connection.execute(*_samples_query(genre, None)).fetchall()
+        finally:
+            connection.close()
+    except sqlite3.Error as error:
+        raise StoreError(f"store {path}: {_plain(error)}") from None
+    return _samples_of(rows)
 
 
 def _samples_of(rows: Iterable[Sequence[Any]]) -> list[Sample]:

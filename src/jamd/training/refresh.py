@@ -25,11 +25,12 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from jamd.compose.model import StyleModel
 from jamd.errors import InputError
-from jamd.store import Store, StoreError
+from jamd.store import Store, StoreError, read_samples
 from jamd.store.records import Sample
 from jamd.styles.library import StyleLibrary
 from jamd.training.fit import fit
@@ -284,27 +285,34 @@ class Trainer:
 
     async def _fit(self, genre: str) -> tuple[int | None, int]:
         """Fit ``genre``'s model from every stored sample; None if there are none."""
-        samples = await self.store.samples(genre)
-        if not samples:
+        counts = {
+            source: count
+            for (source, of), count in (await self.store.sample_counts()).items()
+            if of == genre
+        }
+        if not counts:
             return None, 0
         style = await asyncio.to_thread(self.styles.get, genre)  # read and checked the first time
         if self._executor is None:
             self._executor = spawn_pool(1)  # here, so that close() always finds it
-        model = await (await submit(self._executor, _fit_to_dict, genre, samples, style))
-        counts = Counter(sample.source for sample in samples)
-        stats = await self.store.put_style(genre, model, len(samples), dict(counts))
+        fitted = await submit(self._executor, _fit_from_store, self.store.path, genre, style)
+        model, counts = await fitted
+        if model is None:  # every sample was deleted meanwhile
+            return None, 0
+        used = sum(counts.values())
+        stats = await self.store.put_style(genre, model, used, counts)
         # validated in a thread too: StyleModel.from_dict is ~4 ms of Python
         snapshot = await asyncio.to_thread(_snapshot, stats.model, stats.version)
         log.info(
             "training: %s model version %d from %d samples (%s)",
             genre,
             stats.version,
-            len(samples),
+            used,
             ", ".join(f"{name} {n}" for name, n in sorted(counts.items())),
         )
         if self.on_model is not None:
             self.on_model(genre, snapshot)
-        return stats.version, len(samples)
+        return stats.version, used
 
     # -- state --------------------------------------------------------------------------------
 
@@ -327,9 +335,17 @@ class Trainer:
                 log.exception("training: a state listener failed")
 
 
-def _fit_to_dict(genre: str, samples: list[Sample], style: Any) -> dict[str, Any]:
-    """In a worker process: the fitted model as the store keeps it."""
-    return dict(fit(genre, samples, style).to_dict())
+def _fit_from_store(
+    path: Path, genre: str, style: Any
+) -> tuple[dict[str, Any] | None, dict[str, int]]:
+    """In a worker process: ``genre``'s model fitted from the samples in the store's file, as
+    the store keeps it, and how many samples of each source it took (None, {}: none). The
+    samples are read here, not handed over: a genre's few hundred samples decoded and pickled
+    in the daemon were ~10 ms of its GIL (JSON, pickling, the collector's passes over them)."""
+    samples = read_samples(path, genre)
+    if not samples:
+        return None, {}
+    return dict(fit(genre, samples, style).to_dict()), dict(Counter(s.source for s in samples))
 
 
 def _snapshot(model: Any, version: int) -> StyleModel:
