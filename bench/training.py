@@ -115,7 +115,9 @@ class CallbackTimer:
     def __init__(self) -> None:
         self.phase: str | None = None  # None: not recording
         self.durations: dict[str, list[float]] = {}
+        self.cpu: dict[str, list[float]] = {}  # each callback's CPU on the loop's thread
         self.slowest: dict[str, list[tuple[float, int, str]]] = {}  # min-heaps of KEEP
+        self.heaviest: dict[str, list[tuple[float, int, str]]] = {}  # by CPU, the same
         self.by_task: dict[str, dict[str, float]] = {}  # the longest step of each task
         self._count = 0
         self._original: Any = None
@@ -140,7 +142,9 @@ class CallbackTimer:
 
     def start(self, phase: str) -> None:
         self.durations[phase] = []
+        self.cpu[phase] = []
         self.slowest[phase] = []
+        self.heaviest[phase] = []
         self.by_task[phase] = {}
         self.phase = phase
 
@@ -152,19 +156,25 @@ class CallbackTimer:
         waiting for the GIL or for a core)."""
         assert self.phase is not None
         self.durations[self.phase].append(seconds)
+        self.cpu[self.phase].append(cpu)
         owner = getattr(getattr(handle, "_callback", None), "__self__", None)
         if isinstance(owner, asyncio.Task):
             tasks = self.by_task[self.phase]
             name = owner.get_name()
             tasks[name] = max(tasks.get(name, 0.0), seconds)
-        slowest = self.slowest[self.phase]
-        if len(slowest) < self.KEEP or seconds > slowest[0][0]:
+        self._keep(self.slowest[self.phase], seconds, f"(CPU {cpu * 1000:.2f} ms)", handle)
+        self._keep(self.heaviest[self.phase], cpu, f"(wall {seconds * 1000:.2f} ms)", handle)
+
+    def _keep(
+        self, heap: list[tuple[float, int, str]], value: float, note: str, handle: asyncio.Handle
+    ) -> None:
+        if len(heap) < self.KEEP or value > heap[0][0]:
             self._count += 1
-            entry = (seconds, self._count, f"(CPU {cpu * 1000:.2f} ms) {describe(handle)}")
-            if len(slowest) < self.KEEP:
-                heapq.heappush(slowest, entry)
+            entry = (value, self._count, f"{note} {describe(handle)}")
+            if len(heap) < self.KEEP:
+                heapq.heappush(heap, entry)
             else:
-                heapq.heapreplace(slowest, entry)
+                heapq.heapreplace(heap, entry)
 
 
 def describe(handle: asyncio.Handle) -> str:
@@ -363,6 +373,14 @@ def stretch_line(
     ]
     for seconds_taken, _, what in sorted(timer.slowest[name], reverse=True):
         lines.append(f"    {seconds_taken * 1000:7.2f} ms  {what}")
+    cpu = sorted(timer.cpu[name])
+    cpu_cuts = statistics.quantiles(cpu, n=100) if len(cpu) > 1 else cpu * 99
+    lines.append(
+        f"  the loop's CPU in a callback (its own work; the wall time adds waits for the GIL, "
+        f"a core and the host): longest {cpu[-1] * 1000:.2f} ms, p99 {cpu_cuts[98] * 1000:.3f} ms"
+    )
+    for cpu_taken, _, what in sorted(timer.heaviest[name], reverse=True):
+        lines.append(f"    {cpu_taken * 1000:7.2f} ms CPU  {what}")
     lines.append(f"    the conductor's longest: {conductor.line(name)}")
     refresh = timer.by_task[name].get("jamd refresh")
     if refresh is not None:
