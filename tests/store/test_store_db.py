@@ -3,6 +3,7 @@ table's round trip, one writer, and no committed row lost to kill -9."""
 
 import asyncio
 import math
+import pickle
 import signal
 import sqlite3
 import subprocess
@@ -15,6 +16,7 @@ import pytest
 
 from jamd.store import MIGRATIONS, VERSION, Sample, Store, StoreError, read_samples
 from jamd.store.db import APPLICATION_ID
+from jamd.store.records import EncodedFeatures
 
 T = TypeVar("T")
 WRITER = Path(__file__).with_name("store_writer.py")
@@ -478,3 +480,25 @@ def test_reading_samples_from_a_file_that_is_no_store_says_why(tmp_path: Path) -
     foreign.write_text("not a database at all, just some text " * 40)
     with pytest.raises(StoreError, match=r"notes\.sqlite3"):
         read_samples(foreign, "blues")
+
+
+def test_features_encoded_where_they_were_found_are_stored_as_they_are(tmp_path: Path) -> None:
+    """A MIDI worker's features arrive as the store's JSON text (EncodedFeatures): a mapping
+    to whoever reads them, written as they are, read back as the same features; what is not
+    plain JSON cannot be encoded at all."""
+    features = {"tempo": 96.0, "progression": ["I7", "IV7"], "drums": {"kick": [1.0, 0.0]}}
+    encoded = EncodedFeatures.of(features)
+    assert encoded == features
+    assert encoded["tempo"] == 96.0
+    assert len(encoded) == 3
+    assert pickle.loads(pickle.dumps(encoded)).text == encoded.text
+    with pytest.raises(ValueError, match="Out of range float"):
+        EncodedFeatures.of({"tempo": math.nan})
+
+    async def go() -> list[Sample]:
+        async with await Store.open(tmp_path / "s.sqlite3") as store:
+            await store.put_samples([Sample("midi", "blues", "a.mid", encoded, 0.5, 5.0)])
+            return await store.samples("blues")
+
+    (stored,) = run(go)
+    assert dict(stored.features) == features

@@ -31,7 +31,15 @@ from urllib.parse import quote
 import aiosqlite
 
 from jamd.errors import InputError
-from jamd.store.records import FEEDBACK_KINDS, Feedback, Sample, SongRecord, StyleStats
+from jamd.store.records import (
+    FEEDBACK_KINDS,
+    EncodedFeatures,
+    Feedback,
+    Sample,
+    SongRecord,
+    StyleStats,
+    to_json,
+)
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +147,7 @@ def _plain(error: sqlite3.Error, busy_seconds: float = BUSY_SECONDS) -> str:
 def _json(value: object, what: str) -> str:
     """``value`` as JSON text; ``StoreError`` if it is not JSON (NaN, a set, an object)."""
     try:
-        return json.dumps(value, allow_nan=False, separators=(",", ":"), sort_keys=True)
+        return to_json(value)
     except (TypeError, ValueError) as error:
         raise StoreError(f"{what} cannot be stored: it is not plain JSON ({error})") from None
 
@@ -680,12 +688,19 @@ def _sample_rows(samples: Sequence[Sample]) -> list[tuple[str, str, str, str, fl
             sample.source,
             sample.genre,
             sample.external_id,
-            _json(dict(sample.features), f"sample {sample.source}:{sample.external_id}"),
+            _features_json(sample),
             _finite("quality", sample.quality),
             _finite("fetched_at", sample.fetched_at),
         )
         for sample in samples
     ]
+
+
+def _features_json(sample: Sample) -> str:
+    features = sample.features
+    if isinstance(features, EncodedFeatures):
+        return features.text  # encoded by to_json where it was made
+    return _json(dict(features), f"sample {sample.source}:{sample.external_id}")
 
 
 def _samples_query(genre: str, source: str | None) -> tuple[str, tuple[str, ...]]:

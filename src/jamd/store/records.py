@@ -1,6 +1,7 @@
 """The values the store keeps and gives back: plain, frozen, free of SQL."""
 
-from collections.abc import Mapping
+import json
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,50 @@ class Sample:
     features: Mapping[str, Any]
     quality: float
     fetched_at: float
+
+
+def to_json(value: object) -> str:
+    """``value`` as the store writes JSON (compact, keys sorted); ``TypeError`` or
+    ``ValueError`` if it is not plain JSON (NaN, a set, an object)."""
+    return json.dumps(value, allow_nan=False, separators=(",", ":"), sort_keys=True)
+
+
+class EncodedFeatures(Mapping[str, Any]):
+    """A sample's features already as the store's JSON text, made where they were found (a
+    MIDI worker process): the daemon holds one string, which it stores as it is, not a tree
+    of dicts and lists that it would unpickle, encode and have its collector scan (a genre of
+    MIDI files was thousands of objects). Read as a mapping, it decodes on first use."""
+
+    __slots__ = ("_decoded", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._decoded: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, features: Mapping[str, Any]) -> "EncodedFeatures":
+        """``features`` encoded; ``TypeError`` or ``ValueError`` if they are not plain JSON."""
+        return cls(to_json(dict(features)))
+
+    def _mapping(self) -> dict[str, Any]:
+        if self._decoded is None:
+            self._decoded = json.loads(self.text)
+        return self._decoded
+
+    def __getitem__(self, key: str) -> Any:
+        return self._mapping()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._mapping())
+
+    def __len__(self) -> int:
+        return len(self._mapping())
+
+    def __reduce__(self) -> tuple[type["EncodedFeatures"], tuple[str]]:
+        return EncodedFeatures, (self.text,)  # the text crosses processes, not the decoding
+
+    def __repr__(self) -> str:
+        return f"EncodedFeatures({self.text!r})"
 
 
 @dataclass(frozen=True, slots=True)

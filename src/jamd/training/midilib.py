@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from jamd.settings import MidiLibrary
-from jamd.store.records import Sample
+from jamd.store.records import EncodedFeatures, Sample
 from jamd.training.midifile import MidiFileError, analyse
 from jamd.training.source import Fetched, Progress, SourceError
-from jamd.training.workers import spawn_pool, submit
+from jamd.training.workers import make_pool, submit
 
 logger = logging.getLogger(__name__)
 
@@ -133,8 +133,7 @@ class MidiLibrarySource:
             while next_chunk < len(chunks) or pending:
                 while next_chunk < len(chunks) and len(pending) < 2 * self._workers:
                     paths = [path for path, _ in chunks[next_chunk]]
-                    # the pool is made here, so that close() always finds it
-                    future = await submit(self._executor(), analyse_files, paths)
+                    future = await submit(await self._executor(), analyse_files, paths)
                     sizes[future] = len(paths)
                     pending.add(future)
                     next_chunk += 1
@@ -154,10 +153,11 @@ class MidiLibrarySource:
         if pool is not None:
             await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
 
-    def _executor(self) -> Executor:
-        """The pool, started on first use."""
+    async def _executor(self) -> Executor:
+        """The pool, made on first use (kept before anything is submitted to it, so that
+        close() always finds what was started)."""
         if self._pool is None:
-            self._pool = spawn_pool(self._workers)
+            self._pool = await make_pool(self._workers)
         return self._pool
 
     def _collect(
@@ -186,13 +186,14 @@ class MidiLibrarySource:
                 logger.info("MIDI file %s skipped: %s", path, outcome)
                 fetched.skipped[outcome] += 1
                 continue
+            features, worth = outcome
             fetched.samples.append(
                 Sample(
                     source=self.name,
                     genre=genre,
                     external_id=ids[path],
-                    features=outcome,
-                    quality=quality(outcome),
+                    features=features,
+                    quality=worth,
                     fetched_at=self._now(),
                 )
             )
@@ -326,13 +327,15 @@ def quality(features: dict[str, Any]) -> float:
 
 
 def analyse_files(paths: Sequence[str]) -> list[tuple[str, Any, float]]:
-    """Runs in a worker: per file, its features or why it was skipped, and the seconds it took."""
+    """Runs in a worker: per file, its features (as the store's JSON: ``EncodedFeatures``) and
+    their quality, or why it was skipped; and the seconds it took."""
     results: list[tuple[str, Any, float]] = []
     for path in paths:
         started = time.perf_counter()
         outcome: Any
         try:
-            outcome = analyse(path)
+            features = analyse(path)
+            outcome = (EncodedFeatures.of(features), quality(features))
         except MidiFileError as error:
             outcome = error.reason
         except Exception as error:  # a file that finds a bug: skipped, not the refresh stopped

@@ -36,7 +36,7 @@ from jamd.styles.library import StyleLibrary
 from jamd.training.fit import fit
 from jamd.training.source import Fetched, Source, SourceError
 from jamd.training.state import TrainingState
-from jamd.training.workers import spawn_pool, submit
+from jamd.training.workers import make_pool, submit
 
 log = logging.getLogger(__name__)
 
@@ -293,8 +293,8 @@ class Trainer:
         if not counts:
             return None, 0
         style = await asyncio.to_thread(self.styles.get, genre)  # read and checked the first time
-        if self._executor is None:
-            self._executor = spawn_pool(1)  # here, so that close() always finds it
+        if self._executor is None:  # kept before its first submit: close() finds it
+            self._executor = await make_pool(1)
         fitted = await submit(self._executor, _fit_from_store, self.store.path, genre, style)
         model, counts = await fitted
         if model is None:  # every sample was deleted meanwhile
