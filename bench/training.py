@@ -119,6 +119,7 @@ class CallbackTimer:
         self.slowest: dict[str, list[tuple[float, int, str]]] = {}  # min-heaps of KEEP
         self.heaviest: dict[str, list[tuple[float, int, str]]] = {}  # by CPU, the same
         self.by_task: dict[str, dict[str, float]] = {}  # the longest step of each task
+        self.stolen: dict[str, int] = {}  # ms the VM's host took from this machine's cores
         self._count = 0
         self._original: Any = None
 
@@ -127,11 +128,11 @@ class CallbackTimer:
         timer = self
 
         def timed(handle: asyncio.Handle) -> None:
-            began, cpu = time.perf_counter(), time.thread_time()
+            phase, began, cpu = timer.phase, time.perf_counter(), time.thread_time()
             try:
                 original(handle)
             finally:
-                if timer.phase is not None:
+                if phase is not None and timer.phase == phase:  # not one that began a phase
                     timer.add(time.perf_counter() - began, time.thread_time() - cpu, handle)
 
         asyncio.events.Handle._run = timed  # type: ignore[method-assign]
@@ -141,6 +142,7 @@ class CallbackTimer:
             asyncio.events.Handle._run = self._original  # type: ignore[method-assign]
 
     def start(self, phase: str) -> None:
+        self.stolen[phase] = -stolen_ms()
         self.durations[phase] = []
         self.cpu[phase] = []
         self.slowest[phase] = []
@@ -149,6 +151,8 @@ class CallbackTimer:
         self.phase = phase
 
     def stop(self) -> None:
+        if self.phase is not None:
+            self.stolen[self.phase] += stolen_ms()
         self.phase = None
 
     def add(self, seconds: float, cpu: float, handle: asyncio.Handle) -> None:
@@ -175,6 +179,16 @@ class CallbackTimer:
                 heapq.heappush(heap, entry)
             else:
                 heapq.heapreplace(heap, entry)
+
+
+def stolen_ms() -> int:
+    """CPU time the hypervisor took from this machine's cores so far (the steal column of
+    /proc/stat, summed over the cores), in ms; 0 on bare metal."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        ticks = sum(
+            int(line.split()[8]) for line in stat if line.startswith("cpu") and line[3] != " "
+        )
+    return ticks * 1000 // os.sysconf("SC_CLK_TCK")
 
 
 def describe(handle: asyncio.Handle) -> str:
@@ -369,7 +383,8 @@ def stretch_line(
         f"{name}: {seconds:.1f} s, {xruns} xruns; {len(durations)} callbacks: longest "
         f"{durations[-1] * 1000:.2f} ms, p99 {cuts[98] * 1000:.3f} ms, p50 "
         f"{cuts[49] * 1000:.3f} ms; a 5 ms timer late by p99 {late_cuts[98] * 1000:.2f} ms, "
-        f"max {late[-1] * 1000:.2f} ms; {collections.line(name)}",
+        f"max {late[-1] * 1000:.2f} ms; {collections.line(name)}; the VM's host took "
+        f"{timer.stolen[name]} ms of the cores' time (steal)",
     ]
     for seconds_taken, _, what in sorted(timer.slowest[name], reverse=True):
         lines.append(f"    {seconds_taken * 1000:7.2f} ms  {what}")
