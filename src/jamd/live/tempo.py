@@ -26,7 +26,23 @@ class Segment:
 class TempoMap:
     def __init__(self, sample_rate: int, start_sample: float, bpm: float) -> None:
         self.sample_rate = sample_rate
-        self._segments = [Segment(0.0, float(start_sample), bpm)]
+        self._set([Segment(0.0, float(start_sample), bpm)])
+        self.version = 0
+        """Counts the changes that move a beat's sample (``change``, ``resume``): what was
+        worked out from the map at one version holds while it stays."""
+
+    def _set(self, segments: list[Segment]) -> None:
+        self._segments = segments
+        self._beats = [s.beat for s in segments]  # for the bisections, kept with the segments
+        self._samples = [s.sample for s in segments]
+
+    def copy(self) -> "TempoMap":
+        """A map of its own with these segments (for another thread to read)."""
+        twin = TempoMap.__new__(TempoMap)
+        twin.sample_rate = self.sample_rate
+        twin._set(list(self._segments))
+        twin.version = self.version
+        return twin
 
     @property
     def segments(self) -> tuple[Segment, ...]:
@@ -36,7 +52,7 @@ class TempoMap:
         return self.sample_rate * 60.0 / bpm
 
     def _at_beat(self, beat: float) -> Segment:
-        index = bisect.bisect_right([s.beat for s in self._segments], beat) - 1
+        index = bisect.bisect_right(self._beats, beat) - 1
         return self._segments[max(0, index)]
 
     def sample_at(self, beat: float) -> float:
@@ -45,7 +61,7 @@ class TempoMap:
 
     def beat_at(self, sample: float) -> float:
         """The beat playing at ``sample``; stopped time reads as the beat playing resumes on."""
-        index = bisect.bisect_right([s.sample for s in self._segments], sample) - 1
+        index = bisect.bisect_right(self._samples, sample) - 1
         segment = self._segments[max(0, index)]
         beat = segment.beat + (sample - segment.sample) / self.samples_per_beat(segment.bpm)
         if index + 1 < len(self._segments):
@@ -61,14 +77,16 @@ class TempoMap:
 
     def resume(self, beat: float, sample: float, bpm: float) -> None:
         """Beat ``beat`` falls on ``sample`` (the transport started again there) at ``bpm``."""
-        self._segments = [s for s in self._segments if s.beat < beat] or []
-        self._segments.append(Segment(beat, float(sample), bpm))
+        self._set(
+            [*(s for s in self._segments if s.beat < beat), Segment(beat, float(sample), bpm)]
+        )
+        self.version += 1
 
     def forget_before(self, beat: float) -> None:
         """Drop segments wholly before ``beat``: the map stays short in an endless set."""
-        keep = bisect.bisect_right([s.beat for s in self._segments], beat) - 1
+        keep = bisect.bisect_right(self._beats, beat) - 1
         if keep > 0:
-            del self._segments[:keep]
+            self._set(self._segments[keep:])
 
 
 class TapTempo:
