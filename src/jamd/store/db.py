@@ -390,9 +390,14 @@ class Store:
     async def put_style(
         self, genre: str, model: Mapping[str, Any], samples: int, sources: Mapping[str, int]
     ) -> StyleStats:
-        """A genre's newly fitted model, as the next version (1 for the first)."""
-        model_text = _json(dict(model), f"the {genre} style model")
-        sources_text = _json(dict(sources), f"the {genre} model's sources")
+        """A genre's newly fitted model, as the next version (1 for the first). Its JSON is
+        made, and read back for the answer, in a thread: a model is ~1 ms of JSON each way."""
+        model_text, sources_text = await asyncio.to_thread(
+            lambda: (
+                _json(dict(model), f"the {genre} style model"),
+                _json(dict(sources), f"the {genre} model's sources"),
+            )
+        )
         fitted_at = self._clock()
 
         async def put(connection: aiosqlite.Connection) -> int:
@@ -409,8 +414,10 @@ class Store:
             return version
 
         version = await self._write(f"storing the {genre} style model", put)
-        return StyleStats(
-            genre, version, _loads(model_text), int(samples), fitted_at, _loads(sources_text)
+        return await asyncio.to_thread(
+            lambda: StyleStats(
+                genre, version, _loads(model_text), int(samples), fitted_at, _loads(sources_text)
+            )
         )
 
     async def latest_style(self, genre: str) -> StyleStats | None:
