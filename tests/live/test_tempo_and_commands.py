@@ -90,6 +90,23 @@ def test_commands_are_values_and_controls_name_what_they_move() -> None:
     assert SetChord("ii7", "beat").at is Boundary.BEAT  # type: ignore[arg-type]
 
 
+def test_a_tempo_maps_version_says_whether_what_was_placed_on_it_still_holds() -> None:
+    """A copy reads the same and has its map's version; a change, or another map, a new one
+    (what the composer's thread placed on a copy is used only while the versions agree)."""
+    tempo = TempoMap(48000, 1000, 120.0)
+    twin = tempo.copy()
+    assert twin.version == tempo.version
+    assert [twin.sample_at(beat) for beat in (0, 3.5, 17)] == [
+        tempo.sample_at(beat) for beat in (0, 3.5, 17)
+    ]
+    tempo.forget_before(2)  # nothing moves: the same version
+    assert tempo.version == twin.version
+    tempo.change(8, 90.0)
+    assert tempo.version != twin.version
+    assert twin.sample_at(16) == 1000 + 16 * 24000  # the copy is its own
+    assert TempoMap(48000, 1000, 120.0).version not in (tempo.version, twin.version)
+
+
 def test_tap_tempo_takes_the_median_interval_and_starts_again_after_a_pause() -> None:
     times = iter([0.0, 0.5, 1.0, 1.52, 2.0, 10.0, 10.4, 10.8, 15.0, 15.001])
     tapper = TapTempo(lambda: next(times))

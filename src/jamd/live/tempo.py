@@ -23,13 +23,17 @@ class Segment:
     bpm: float
 
 
+_VERSIONS = itertools.count()
+
+
 class TempoMap:
     def __init__(self, sample_rate: int, start_sample: float, bpm: float) -> None:
         self.sample_rate = sample_rate
         self._set([Segment(0.0, float(start_sample), bpm)])
-        self.version = 0
-        """Counts the changes that move a beat's sample (``change``, ``resume``): what was
-        worked out from the map at one version holds while it stays."""
+        self.version = next(_VERSIONS)
+        """New with every map and every change that moves a beat's sample (``change``,
+        ``resume``), unique in the process: what was worked out from a map at one version
+        holds while the map (or its ``copy``) has it."""
 
     def _set(self, segments: list[Segment]) -> None:
         self._segments = segments
@@ -80,7 +84,7 @@ class TempoMap:
         self._set(
             [*(s for s in self._segments if s.beat < beat), Segment(beat, float(sample), bpm)]
         )
-        self.version += 1
+        self.version = next(_VERSIONS)
 
     def forget_before(self, beat: float) -> None:
         """Drop segments wholly before ``beat``: the map stays short in an endless set."""
