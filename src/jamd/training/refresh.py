@@ -285,12 +285,7 @@ class Trainer:
 
     async def _fit(self, genre: str) -> tuple[int | None, int]:
         """Fit ``genre``'s model from every stored sample; None if there are none."""
-        counts = {
-            source: count
-            for (source, of), count in (await self.store.sample_counts()).items()
-            if of == genre
-        }
-        if not counts:
+        if not any(of == genre for _, of in await self.store.sample_counts()):
             return None, 0
         style = await asyncio.to_thread(self.styles.get, genre)  # read and checked the first time
         if self._executor is None:  # kept before its first submit: close() finds it
