@@ -6,11 +6,14 @@ genre's own "I IV V I" never plays), so where it is in use shows in every bar.
 """
 
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
 from band import STYLES, Band, MakeBand
 
+import jamd.live.conductor as conductor_module
 from jamd.compose.model import Chain, StyleModel
 from jamd.live.commands import CommandError, Play, Regenerate, Stop
 from jamd.live.conductor import LiveSong
@@ -54,34 +57,38 @@ def section_numerals(
 
 
 @pytest.mark.parametrize(
-    "beat",
-    [13, 26.5],  # the chorus (beat 28) not planned yet; planned already, so planned again
+    ("beat", "takes_it", "bar"),
+    [
+        (13, "chorus 1", 7),  # the chorus (beat 28) not planned yet: the model plays there
+        (26.5, "verse 2", 11),  # planned already: it plays as planned, the model after it
+    ],
 )
-def test_a_new_model_mid_section_plays_from_the_next_section(
-    make_band: MakeBand, caplog: pytest.LogCaptureFixture, beat: float
+def test_a_new_model_mid_section_plays_from_the_first_section_not_planned_yet(
+    make_band: MakeBand, caplog: pytest.LogCaptureFixture, beat: float, takes_it: str, bar: int
 ) -> None:
     band = make_band()
-    sections = {s.label: s for s in band.conductor.planned[0].song.plan.sections}
-    verse, chorus = sections["verse 1"], sections["chorus 1"]
+    own = band.conductor.planned[0].song.plan
+    sections = {s.label: s for s in own.sections}
+    verse, chorus, new = sections["verse 1"], sections["chorus 1"], sections[takes_it]
     numerals = played(band, beat)  # the verse (beats 12..27) plays
     assert band.session.section == "verse 1"
     chorus_planned = any(bar.song_bar == chorus.start_bar for bar in band.conductor.planned)
     assert chorus_planned == (beat > 20)
     with caplog.at_level(logging.INFO, logger="jamd.live"):
         outcome = band.conductor.set_model("click", only_flat_seven(), band.engine.clock)
-        numerals |= played(band, 4 + 4 * chorus.end_bar)  # to the chorus's end
+        numerals |= played(band, 4 + 4 * new.end_bar)  # to that section's end
     assert "style model for click v7" in outcome.detail
-    # the verse that played when the model came went on as planned, to its end
-    assert section_numerals(numerals, 1, verse.start_bar, verse.bars) == OWN
-    # the chorus after it: the phrase's first numeral, then the model's
-    assert section_numerals(numerals, 1, chorus.start_bar, chorus.bars) == (
-        "I",
-        "bVII",
-        "bVII",
-        "bVII",
+    # what played or was planned when the model came went on as planned: the verse, to its
+    # end, and the chorus after it where it was planned already
+    assert section_numerals(numerals, 1, 0, new.start_bar) == tuple(
+        chord.numeral for chord in own.chords[: new.start_bar]
     )
+    assert section_numerals(numerals, 1, verse.start_bar, verse.bars) == OWN
+    # the section that takes it: the phrase's first numeral, then the model's
+    assert section_numerals(numerals, 1, new.start_bar, new.bars) == ("I", "bVII", "bVII", "bVII")
     assert version(band.conductor.song) == 7
-    assert "style model for click v7 in use from bar 7 (chorus 1) of song 1" in caplog.messages
+    message = f"style model for click v7 in use from bar {bar} ({takes_it}) of song 1"
+    assert message in caplog.messages
     assert band.session.pending == ()
 
 
@@ -149,3 +156,42 @@ def test_of_two_models_before_a_section_the_newer_plays(make_band: MakeBand) -> 
     band.conductor.set_model("click", only_flat_seven(9), band.engine.clock)
     band.run_to(band.beat_sample(30))
     assert version(band.conductor.song) == 9
+
+
+def test_new_songs_and_new_models_are_planned_and_composed_in_the_composer_s_thread(
+    make_band: MakeBand, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loop's thread plans and composes only the first bars; the next song, a song
+    planned again with a new model (handed over as the daemon does: ``plan_with``, then
+    ``set_model`` once that is done) and every bar after them are the composer's thread's."""
+    planned: list[str] = []
+    composed: list[str] = []
+
+    def spy(real: Callable[..., object], threads: list[str]) -> Callable[..., object]:
+        def call(*args: object, **kwargs: object) -> object:
+            threads.append(threading.current_thread().name)
+            return real(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(conductor_module, "plan_song", spy(conductor_module.plan_song, planned))
+    monkeypatch.setattr(
+        conductor_module, "compose_bar", spy(conductor_module.compose_bar, composed)
+    )
+    band = make_band(song_seconds=20.0)
+    band.run_to(band.beat_sample(8))
+    first = len(planned), len(composed)
+    assert first[0] == 1  # the first song, to start with
+    model = only_flat_seven()
+    planning = band.conductor.plan_with("click", model)
+    assert planning is not None
+    planning.result()
+    band.conductor.set_model("click", model, band.engine.clock)
+    band.run_to(band.beat_sample(120))  # into the third song
+    assert [bar.song.number for bar in band.conductor.planned][-1] >= 3
+    assert version(band.conductor.song) == 7
+    loop = threading.current_thread().name
+    assert len(planned) >= first[0] + 3  # the song with the model, two songs after it
+    assert loop not in planned[first[0] :]
+    assert len(composed) > first[1] + 20
+    assert loop not in composed[first[1] :]

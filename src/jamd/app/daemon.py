@@ -523,9 +523,17 @@ class Daemon:
         self.bus.wake()
 
     def _hand_over_models(self, conductor: Conductor, position: int) -> None:
+        """Give the conductor the new models whose songs are planned (in its composer's
+        thread: a model that plans the song playing again waits for that, not the loop)."""
         models, self._new_models = self._new_models, []
+        waiting: set[str] = set()  # a genre's models are given in the order they came
         for genre, model in models:
             try:
+                planning = None if genre in waiting else conductor.plan_with(genre, model)
+                if genre in waiting or (planning is not None and not planning.done()):
+                    self._new_models.append((genre, model))  # a later turn of the loop
+                    waiting.add(genre)
+                    continue
                 outcome = conductor.set_model(genre, model, position)
             except CommandError as error:
                 self.errors += 1

@@ -12,10 +12,13 @@ leads into a new song with a new seed, in the genre and key the session asks for
 
 Each genre may have a style model (``set_model``; what training learned, an immutable
 snapshot): songs are planned with their genre's, and a song playing takes a new one at its
-next section, planned again from there the way a new key or energy plans it again.
+first section not planned yet, planned again from there the way a new key or energy plans it
+again.
 
 Planning is pure composition (``jamd.compose``) plus bookkeeping here: the planned bars, each
-with the cursor it was planned from, so the future can be rolled back to any planned bar.
+with the cursor it was planned from, so the future can be rolled back to any planned bar. The
+composition is done ahead in a thread of its own where it can be (the next bar, the next song,
+a song with a new model), so that the loop's own steps stay well under a millisecond.
 """
 
 import contextlib
@@ -91,6 +94,7 @@ DELAY_BEATS = 0.75  # the tempo-synced echo: a dotted eighth
 START_SECONDS = 0.05  # the transport starts this long after the lead: room for the burst of
 # requests (patches, mixer) that goes with a start
 TILT_DB = 12.0  # the mood's high shelf spans -6..+6 dB
+PLANS_KEPT = 4  # songs planned ahead in the composer's thread, kept for when they are asked
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +277,9 @@ class Conductor:
         # up to 15 at a section's first, which the loop's other callbacks need not wait for
         self._composer = ThreadPoolExecutor(1, thread_name_prefix="jamd-composer")
         self._ahead: _Ahead | None = None
+        # songs planned ahead there too (the next song, a song with a new style model): a
+        # song's plan is 1 to 3 ms, which the loop need not spend when the request is the same
+        self._plans_ahead: list[tuple[_SongRequest, Future[tuple[SongPlan, Arrangement]]]] = []
 
     # -- start, tick --------------------------------------------------------------------------
 
@@ -696,6 +703,22 @@ class Conductor:
         """The style model songs of ``genre`` are planned with now (None: the style file's)."""
         return self._models.get(genre)
 
+    def plan_with(
+        self, genre: str, model: StyleModel
+    ) -> Future[tuple[SongPlan, Arrangement]] | None:
+        """Plan, in the composer's thread, the song ``set_model(genre, model)`` would plan
+        again (the song being planned or waiting to play, if it is of ``genre``): given once
+        this is done, ``set_model`` finds it planned (a song's plan is 1 to 3 ms the loop need
+        not spend). None: there is nothing to plan."""
+        song = self._planning_song() if self.playing else self._waiting_song()
+        if song is None or song.genre != genre or song.model is model:
+            return None
+        return self._plan_soon(self._replanning(song, song.plan.params, model))
+
+    def _waiting_song(self) -> LiveSong | None:
+        """Stopped: the song the music starts (or continues) with."""
+        return self._resume.song if self._resume is not None else self._song
+
     def set_model(self, genre: str, model: StyleModel, position: int) -> Outcome:
         """A genre's new style model (from the training side task; the daemon's loop hands it
         over like a command). Songs planned from now on take it; a song of the genre that plays
@@ -722,11 +745,17 @@ class Conductor:
             log.info("%s in use from the next %s song", description, genre)
             self._publish()
             return Outcome(None, position, detail=f"{description} from the next {genre} song")
-        outcome = self._at_boundary(
-            None, Boundary.SECTION, change, description, position + self.engine.lead
-        )
+        # from the first section not planned yet, nor composing in the composer's thread:
+        # what is planned is not taken back (planned again, its first bars would be composed
+        # on the loop)
+        after = self._next_number + (self._ahead is not None)
+        self._pending.append(_Pending(after, Boundary.SECTION, change, description))
+        self._publish_pending()
         self._publish()
-        return outcome
+        earliest = position + self.engine.lead
+        if self._bars:
+            earliest = max(earliest, self._end_sample(self._bars[-1]))
+        return Outcome(None, earliest, after, None, f"{description} at the next section")
 
     def _repatched(self, song: LiveSong, part: str, name: str | None) -> LiveSong:
         """``song`` with ``part`` on patch ``name`` (``None``: the one the genre chose)."""
@@ -883,12 +912,18 @@ class Conductor:
         if notes:
             self.engine.schedule(notes)
         self._bars.append(bar)
+        if following is not None:  # what is due at the next bar applies now: composed with it
+            following = self._apply_pending(following, number + 1)
         self._cursor = following
         self._next_number = number + 1
         if following is not None and following.bar >= 0:  # the next bar, composed meanwhile
             placing = _Placing(self._map.copy(), self.settings.parts, self._not_before)
             work = self._composer.submit(_bar_ahead, following, bar.end_beat, placing)
             self._ahead = _Ahead(following, bar.end_beat, placing, work)
+        if following is not None and self._last_bar_next(following):
+            request = self._next_song_request(following.song)
+            if request is not None:
+                self._plan_soon(request)
         if following is not None and following.song is not cursor.song:
             upcoming = following.song
             self.engine.prepare([*upcoming.patches.values(), *upcoming.section_patches.values()])
@@ -940,12 +975,24 @@ class Conductor:
 
     def _after_song(self, cursor: Cursor) -> Cursor | None:
         """After a song's final bar: a count-in and a new song, or the end of the music."""
-        if cursor.stop_after_song or self.settings.after_song == "stop":
+        if cursor.stop_after_song:
             return None
-        song = cursor.song
-        seed = _next_seed(song.seed)
-        new = self._new_song(self._genre, seed)
-        return Cursor(new, -self.settings.count_in_bars)
+        request = self._next_song_request(cursor.song)
+        if request is None:
+            return None
+        return Cursor(self._planned(request), -self.settings.count_in_bars)
+
+    def _next_song_request(self, song: LiveSong) -> "_SongRequest | None":
+        """What the song after ``song`` is planned from (None: the music stops after it)."""
+        if self.settings.after_song == "stop":
+            return None
+        return self._new_song_request(self._genre, _next_seed(song.seed))
+
+    @staticmethod
+    def _last_bar_next(cursor: Cursor) -> bool:
+        """Whether ``cursor`` points at its song's last bar (the next song is planned while
+        that bar is composed: a bar ahead of the loop's need of it)."""
+        return not cursor.stop_after_song and cursor.bar == cursor.song.plan.total_bars - 1
 
     def _composed(
         self, cursor: Cursor, start_beat: float
@@ -1003,6 +1050,11 @@ class Conductor:
         return self._song
 
     def _new_song(self, genre: str, seed: int) -> LiveSong:
+        return self._planned(self._new_song_request(genre, seed))
+
+    def _new_song_request(self, genre: str, seed: int) -> "_SongRequest":
+        """What a new song of ``genre`` is planned from now: the session's key, tempo (or the
+        genre's own, outside its range), energy and held patches, the genre's model."""
         style = self.styles.get(genre)
         model = self._models.get(genre)
         session = self.session
@@ -1024,37 +1076,43 @@ class Conductor:
             energy=session.energy,
         )
         held = {Part(part): mix.patch for part, mix in session.mixer.items() if mix.patch}
-        return self._planned(
-            style, params, model, patches=held, held=frozenset(held), new_tempo=new_tempo
-        )
+        return _SongRequest(style, params, seed, model, held, frozenset(held), new_tempo)
 
-    def _planned(
-        self,
-        style: Style,
-        params: SongParams,
-        model: StyleModel | None,
-        *,
-        patches: Mapping[Part, str],
-        held: frozenset[Part],
-        new_tempo: float | None = None,
-    ) -> LiveSong:
-        """A new song planned from ``params``, on ``patches`` where given (the genre chooses
-        the rest), its patches loaded."""
-        plan = plan_song(params, style, random.Random(params.seed), model)
-        arrangement = arrange(plan, style, params.seed, patches=patches, held=held)
+    def _planned(self, request: "_SongRequest") -> LiveSong:
+        """A new song planned as ``request`` says, on its patches where given (the genre
+        chooses the rest), its patches loaded."""
+        plan, arrangement = self._song_plan(request)
         self._songs_started += 1
         song = LiveSong(
             self._songs_started,
-            params.seed,
-            style,
+            request.seed,
+            request.style,
             plan,
             arrangement,
             {},
-            new_tempo,
-            model=model,
-            held=held,
+            request.new_tempo,
+            model=request.model,
+            held=request.held,
         )
         return self._with_patches(song)
+
+    def _plan_soon(self, request: "_SongRequest") -> Future[tuple[SongPlan, Arrangement]]:
+        """Plan ``request`` in the composer's thread (once: a request planned or planning
+        already is not planned again); the last few are kept for ``_song_plan``."""
+        for known, work in self._plans_ahead:
+            if known.same(request):
+                return work
+        work = self._composer.submit(request.plan)
+        self._plans_ahead = [*self._plans_ahead[-(PLANS_KEPT - 1) :], (request, work)]
+        return work
+
+    def _song_plan(self, request: "_SongRequest") -> tuple[SongPlan, Arrangement]:
+        """The plan and arrangement ``request`` asks for: the composer's thread's if it was
+        planned ahead (waited for if it is still at work), else planned now."""
+        for known, work in self._plans_ahead:
+            if known.same(request) and not work.cancelled():
+                return work.result()
+        return request.plan()
 
     def _held(self) -> set[Part]:
         """The parts a performer holds on a patch of their choice."""
@@ -1109,14 +1167,18 @@ class Conductor:
     def _replanned(self, song: LiveSong, params: SongParams, model: StyleModel | None) -> LiveSong:
         """``song`` planned again (same seed, same form, the same instruments) from
         ``params`` and ``model``: a change of key, energy or style model from a boundary on."""
-        plan = plan_song(params, song.style, random.Random(song.seed), model)
-        held = self._held()
-        arrangement = arrange(
-            plan, song.style, song.seed, patches=song.arrangement.patches, held=held
-        )
+        request = self._replanning(song, params, model)
+        plan, arrangement = self._song_plan(request)
         return self._with_patches(
-            replace(song, plan=plan, arrangement=arrangement, model=model, held=frozenset(held))
+            replace(song, plan=plan, arrangement=arrangement, model=model, held=request.held)
         )
+
+    def _replanning(
+        self, song: LiveSong, params: SongParams, model: StyleModel | None
+    ) -> "_SongRequest":
+        held = frozenset(self._held())
+        patches = dict(song.arrangement.patches)
+        return _SongRequest(song.style, params, song.seed, model, patches, held, song.new_tempo)
 
     def _rekeyed(self, cursor: Cursor, key: Key) -> Cursor:
         self._key = key
@@ -1217,7 +1279,7 @@ class Conductor:
         members share no style models), on the instruments ``patches``; ``CommandError`` for
         a genre this instance does not have."""
         style = self._check_genre(params.genre)
-        return self._planned(style, params, None, patches=patches, held=held)
+        return self._planned(_SongRequest(style, params, params.seed, None, patches, held))
 
     def advance(self, cursor: Cursor, bars: int) -> Cursor | None:
         """``cursor`` ``bars`` bars on, as playing takes it: past a song's last bar into the
@@ -1379,6 +1441,36 @@ class _Placing:
                 Note(event.part.value, start, end, float(event.pitch), event.velocity / 127)
             )
         return notes
+
+
+@dataclass(frozen=True, slots=True)
+class _SongRequest:
+    """What a song's plan and arrangement are made from (composition is pure: the same
+    request, the same song, in whichever thread)."""
+
+    style: Style
+    params: SongParams
+    seed: int
+    model: StyleModel | None
+    patches: Mapping[Part, str]  # the parts on a patch of their own (the genre chooses the rest)
+    held: frozenset[Part]
+    new_tempo: float | None = None
+
+    def same(self, other: "_SongRequest") -> bool:
+        """The same request: the same style and model objects (immutable snapshots), the
+        same values otherwise."""
+        return (
+            self.style is other.style
+            and self.model is other.model
+            and (self.params, self.seed, self.held, self.new_tempo)
+            == (other.params, other.seed, other.held, other.new_tempo)
+            and dict(self.patches) == dict(other.patches)
+        )
+
+    def plan(self) -> tuple[SongPlan, Arrangement]:
+        plan = plan_song(self.params, self.style, random.Random(self.seed), self.model)
+        arrangement = arrange(plan, self.style, self.seed, patches=self.patches, held=self.held)
+        return plan, arrangement
 
 
 @dataclass(frozen=True, slots=True)
