@@ -47,7 +47,7 @@ async def _refresh(library: Path, database: Path) -> tuple[object, list[Training
     finally:
         await trainer.close()
         await store.close()
-    return result, states, {"models": models, "stored": stored}
+    return result, states, {"models": models, "stored": stored, "scans": source.scans}
 
 
 def test_a_refresh_stores_samples_and_fits_models_that_steer_the_composer(
@@ -64,6 +64,7 @@ def test_a_refresh_stores_samples_and_fits_models_that_steer_the_composer(
     assert jazz.model_version is None  # nothing to learn: the built-in style plays
     assert (blues.model_version, pop.model_version) == (1, 1)
     assert set(models["models"]) == {"blues", "pop"} == set(models["stored"])
+    assert models["scans"] == 1  # the library is walked once a refresh, not once a genre
     # states went through each genre and ended idle, with the summary
     assert next(s.genre for s in states if s.running and s.source == "midi") == "blues"
     assert not states[-1].running

@@ -100,11 +100,14 @@ class MidiLibrarySource:
         self._scan_reported = False
         self.timings: list[float] = []
         """Seconds each file's analysis took in its worker, for the last fetch (benchmarks)."""
+        self.scans = 0
+        """How many times the library was scanned (every folder walked): once a refresh."""
 
     async def genres(self) -> list[str]:
         """Scans the library afresh; the genres that have at least one file."""
         self._scan = await asyncio.to_thread(self._walk)
         self._scan_reported = False
+        self.scans += 1
         return sorted(self._scan.by_genre)
 
     async def fetch(self, genre: str, progress: Progress | None = None) -> Fetched:

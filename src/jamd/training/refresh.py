@@ -208,10 +208,11 @@ class Trainer:
             ", ".join(s.name for s in usable) or "no sources (models from what is stored)",
         )
         cancelled = False
+        offered: dict[Source, frozenset[str]] = {}  # each source's genres, asked once a run
         try:
             for index, genre in enumerate(genres):
                 self._set(genre=genre, genres_done=index, source="", done=0, total=None)
-                results.append(await self._refresh_genre(genre, usable, notices))
+                results.append(await self._refresh_genre(genre, usable, notices, offered))
         except asyncio.CancelledError:
             cancelled = True
             raise
@@ -232,8 +233,15 @@ class Trainer:
         return result
 
     async def _refresh_genre(
-        self, genre: str, usable: list[Source], notices: list[str]
+        self,
+        genre: str,
+        usable: list[Source],
+        notices: list[str],
+        offered: dict[Source, frozenset[str]],
     ) -> GenreResult:
+        """``genre`` from each usable source; ``offered``: the genres each source has, asked
+        once a run (the MIDI library's is a scan of every folder, in a thread that would take
+        the GIL from the loop for each genre again)."""
         read: dict[str, int] = {}
         stored: dict[str, int] = {}
         skipped: dict[str, Counter[str]] = {}
@@ -242,7 +250,9 @@ class Trainer:
             self._set(source=source.name, done=0, total=None)
             began = self.clock()
             try:
-                if genre not in await source.genres():
+                if source not in offered:
+                    offered[source] = frozenset(await source.genres())
+                if genre not in offered[source]:
                     continue
                 fetched = await source.fetch(genre, self._progress)
             except SourceError as error:
