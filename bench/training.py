@@ -16,14 +16,15 @@ what a refresh does to the live loop.
   two stretches: JACK's xruns (``daemon.engine.stats()``; and those of the quiet stretch's
   last seconds as long as the refresh, read every 0.1 s); every asyncio callback's duration
   (longest, p99, p50, and the 5 longest: a task's step by the task and the last three frames
-  it waits in afterwards, with the CPU the loop's thread spent in it, the rest being waits
-  for the GIL or a core), timed by wrapping ``asyncio.events.Handle._run`` in this process
-  only (a ``perf_counter`` and a ``thread_time`` pair a callback; not debug mode, which slows
-  every callback and reports only those over its threshold); how late a 5 ms timer fires (a
-  stall between callbacks too: the GIL held by a thread, the process descheduled); the
-  garbage collector's passes; the conductor's longest ``tick`` and ``set_model``; the refresh
-  task's longest step. Then the refresh's duration and files per second (files read, from
-  the refresh log).
+  it waits in afterwards, with the CPU the loop's thread spent in it and the time it waited
+  for a core, runnable, from the kernel's ``/proc/thread-self/schedstat``; the rest is waits
+  for the GIL or the host), timed by wrapping ``asyncio.events.Handle._run`` in this process
+  only (a ``perf_counter``, a ``thread_time`` and a schedstat read pair a callback, 2 us; not
+  debug mode, which slows every callback and reports only those over its threshold); how late
+  a 5 ms timer fires (a stall between callbacks too: the GIL held by a thread, the process
+  descheduled); the garbage collector's passes; the conductor's longest ``tick`` and
+  ``set_model``; the refresh task's longest step. Then the refresh's duration and files per
+  second (files read, from the refresh log).
 
 Run: .venv/bin/python bench/training.py files [--files 2000] [--workers 1 2] [--seed 7]
      .venv/bin/python bench/training.py stall [--files 2000] [--workers 1] [--quiet 30]
@@ -124,16 +125,24 @@ class CallbackTimer:
         self._original: Any = None
 
     def install(self) -> None:
+        """Time the callbacks of the loop that runs on this thread (from now on)."""
         original = self._original = asyncio.events.Handle._run
         timer = self
+        schedstat = os.open("/proc/thread-self/schedstat", os.O_RDONLY)  # this thread's
+
+        def waited() -> int:
+            """ns this thread has spent runnable but not running (waiting for a core)."""
+            return int(os.pread(schedstat, 64, 0).split()[1])
 
         def timed(handle: asyncio.Handle) -> None:
             phase, began, cpu = timer.phase, time.perf_counter(), time.thread_time()
+            delay = waited()
             try:
                 original(handle)
             finally:
                 if phase is not None and timer.phase == phase:  # not one that began a phase
-                    timer.add(time.perf_counter() - began, time.thread_time() - cpu, handle)
+                    wall, cpu = time.perf_counter() - began, time.thread_time() - cpu
+                    timer.add(wall, cpu, (waited() - delay) / 1e9, handle)
 
         asyncio.events.Handle._run = timed  # type: ignore[method-assign]
 
@@ -155,9 +164,9 @@ class CallbackTimer:
             self.stolen[self.phase] += stolen_ms()
         self.phase = None
 
-    def add(self, seconds: float, cpu: float, handle: asyncio.Handle) -> None:
-        """One callback's wall-clock ``seconds``, of which ``cpu`` on this thread (the rest:
-        waiting for the GIL or for a core)."""
+    def add(self, seconds: float, cpu: float, runnable: float, handle: asyncio.Handle) -> None:
+        """One callback's wall-clock ``seconds``, of which ``cpu`` on this thread and
+        ``runnable`` waiting for a core (the rest: waiting for the GIL, or the host)."""
         assert self.phase is not None
         self.durations[self.phase].append(seconds)
         self.cpu[self.phase].append(cpu)
@@ -166,7 +175,8 @@ class CallbackTimer:
             tasks = self.by_task[self.phase]
             name = owner.get_name()
             tasks[name] = max(tasks.get(name, 0.0), seconds)
-        self._keep(self.slowest[self.phase], seconds, f"(CPU {cpu * 1000:.2f} ms)", handle)
+        note = f"(CPU {cpu * 1000:.2f} ms, waiting for a core {runnable * 1000:.2f} ms)"
+        self._keep(self.slowest[self.phase], seconds, note, handle)
         self._keep(self.heaviest[self.phase], cpu, f"(wall {seconds * 1000:.2f} ms)", handle)
 
     def _keep(

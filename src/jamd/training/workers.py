@@ -3,9 +3,10 @@
 Spawned, not forked: the daemon's process has threads (aiosqlite's, MIDI's, the engine's pipe)
 a fork would copy mid-lock, and a forkserver would outlive the pool. Niced by
 ``WORKER_NICENESS``, so that on a machine of few cores the daemon's loop and the engine win
-the CPU (SCHED_IDLE was tried: a refresh took a third longer for no clear gain in the loop's
-stalls). Pools are made and work is submitted from a thread: a submit may spawn a worker,
-~10 ms the event loop would otherwise wait.
+the CPU (SCHED_IDLE was tried twice: a refresh took a third longer, then 8 % longer, for no
+clear gain in the loop's stalls nor in its waits for a core). Pools are made and work is
+submitted from a thread: a submit may spawn a worker, ~10 ms the event loop would otherwise
+wait.
 """
 
 import asyncio
