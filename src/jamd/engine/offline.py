@@ -40,6 +40,8 @@ log = logging.getLogger("jamd.engine")
 BLOCK_BUFFERS = 64
 MAX_CORRECTION_DB = 6.0  # levelling moves the master's gain this far at most, either way
 _MIN_SLOPE = 0.25  # LU per dB the chain is taken to give at least (its compressor gives less)
+_FIRST_SLOPE = 0.7  # LU per dB taken before two takes tell: the glue compressor and limiter
+# keep some of a change back (0.44 to 0.86 measured at energy 1.0, 0.7 their median)
 _BUS_CHANNELS = 2
 
 
@@ -394,8 +396,8 @@ def _level(
     render's own, then up to ``target.passes`` more from ``bus``), and the seconds they took.
 
     Each correction steps by what the last take missed, divided by how much the chain's
-    loudness moved per dB between the last two takes (1 at first: the glue compressor makes
-    it less). Same bus, gain and seed: the same samples, so levelling stays deterministic.
+    loudness moved per dB between the last two takes (``_FIRST_SLOPE`` before there are
+    two). Same bus, gain and seed: the same samples, so levelling stays deterministic.
     """
     takes = [first]
     seconds = 0.0
@@ -426,7 +428,7 @@ def _level(
 
 def _next_correction(takes: Sequence[_Take], target_lufs: float) -> float:
     last = takes[-1]
-    slope = 1.0
+    slope = _FIRST_SLOPE
     if len(takes) > 1 and takes[-2].correction_db != last.correction_db:
         before = takes[-2]
         slope = (last.lufs - before.lufs) / (last.correction_db - before.correction_db)
