@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -152,6 +153,8 @@ def test_a_directory_in_the_way_is_a_plain_error(tmp_path: Path) -> None:
     (tmp_path / "jamd.sqlite3").mkdir()
     with pytest.raises(StoreError, match="cannot be opened"):
         run(lambda: Store.open(tmp_path / "jamd.sqlite3"))
+    # the failed connection's thread has ended with the call: nothing of it outlives the loop
+    assert not [t for t in threading.enumerate() if "_connection_worker_thread" in t.name]
 
 
 # -- round trips -------------------------------------------------------------------------------
