@@ -6,6 +6,8 @@ compared with the beats the tempo map promised.
 """
 
 import asyncio
+import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -115,3 +117,30 @@ def test_the_inline_engine_plays_in_the_daemons_process_on_the_null_backend(
     audio, _ = read_wav(master)
     assert len(audio) / 48000 >= seconds - 0.05
     assert float(np.sqrt(np.mean(audio[48000:] ** 2))) > 0.01
+
+
+def test_with_jack_realtime_the_loop_runs_on_sched_fifo_and_goes_back_when_it_stops(
+    jack_server: str, jack_realtime: bool
+) -> None:
+    """The loop's thread follows JACK: SCHED_FIFO under JACK's audio thread while the daemon
+    plays on a realtime JACK, ordinary on one that is not; ordinary again once it stops (the
+    process goes on), and the threads it starts meanwhile are ordinary."""
+
+    async def perform() -> tuple[int, int, int]:
+        async with playing(Daemon(click_settings(jack_server))) as daemon:
+            while_playing = os.sched_getscheduler(0)
+            seen: list[int] = []
+            thread = threading.Thread(target=lambda: seen.append(os.sched_getscheduler(0)))
+            thread.start()  # from the loop's thread
+            thread.join()
+            started = seen[0]
+            assert daemon.engine.info is not None
+            assert daemon.engine.info.realtime == jack_realtime
+        return while_playing, started, os.sched_getscheduler(0)
+
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER
+    while_playing, started, after = asyncio.run(perform())
+    fifo = os.SCHED_FIFO | os.SCHED_RESET_ON_FORK
+    assert while_playing == (fifo if jack_realtime else os.SCHED_OTHER)
+    assert started == os.SCHED_OTHER
+    assert after == os.SCHED_OTHER

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import signal
 import sys
 import time
@@ -45,7 +46,7 @@ from jamd.engine.backends import AudioUnavailable
 from jamd.engine.clock import AudioClock
 from jamd.engine.interface import Engine, EngineStats, Recording
 from jamd.engine.patches import PatchLibrary
-from jamd.engine.process import EngineProcess
+from jamd.engine.process import ENGINE_FIFO_PRIORITY, EngineProcess, to_fifo
 from jamd.errors import InputError, JamdError
 from jamd.link import LinkClock, LinkUnavailable
 from jamd.live.bus import CommandBus
@@ -330,6 +331,7 @@ class Daemon:
         self._retraining: asyncio.Task[None] | None = None  # SIGHUP: the side task restarting
         self.models: dict[str, StyleModel] = {}  # the latest style model per genre
         self._new_models: list[tuple[str, StyleModel]] = []  # for the conductor, in the loop
+        self._ordinary: tuple[int, os.sched_param] | None = None  # the loop's thread, before
         self.songs: SongLog | None = None  # each song played, and likes and skips, in the store
         self.midi_out: MidiSender | None = None
         self.clock_out: ClockOut | None = None  # jamd's MIDI clock (midi.clock = send)
@@ -462,6 +464,7 @@ class Daemon:
             self.band = self._make_band(settings, conductor)
         gc.collect()
         gc.freeze()  # start-up's objects stay put: the collector's passes stay short
+        self._follow_engine_realtime()
         status = self._status_line()
         self.notifier.ready(status)
         self._last_status = status
@@ -697,7 +700,36 @@ class Daemon:
         self._reload_wanted = True
         self.bus.wake()
 
+    def _follow_engine_realtime(self) -> None:
+        """With JACK realtime (the engine's threads on SCHED_FIFO), the loop's thread goes on
+        SCHED_FIFO too, at the engine's priority, under JACK's audio thread. At ordinary
+        priority it waited for a core 0.5 to 3.8 ms at a time on 2 cores, behind the training
+        workers, its own composer's thread and the machine's other work (docs/performance.md);
+        the threads it starts later begin at ordinary priority."""
+        info = getattr(self.engine, "info", None)
+        if info is None or not info.realtime:
+            return
+        before = os.sched_getscheduler(0), os.sched_getparam(0)
+        try:
+            to_fifo()
+        except OSError as error:  # not allowed: LimitRTPRIO, or the audio group
+            log.info("the loop's thread stays at ordinary priority (%s)", error)
+            return
+        self._ordinary = before
+        log.info(
+            "the loop's thread runs SCHED_FIFO %d, as JACK runs realtime", ENGINE_FIFO_PRIORITY
+        )
+
+    def _back_to_ordinary(self) -> None:
+        """The loop's thread as it was before ``_follow_engine_realtime`` (the daemon may run
+        in a process that goes on: a test's, a benchmark's)."""
+        ordinary, self._ordinary = self._ordinary, None
+        if ordinary is not None:
+            with contextlib.suppress(OSError):
+                os.sched_setscheduler(0, *ordinary)
+
     async def _shutdown(self) -> None:
+        self._back_to_ordinary()
         self.notifier.stopping()
         if self.osc is not None:
             self.osc.close()

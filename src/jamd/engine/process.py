@@ -78,6 +78,7 @@ class EngineInfo:
     lead: int
     backend: str
     description: str
+    realtime: bool = False  # JACK runs realtime: the engine's threads are on SCHED_FIFO
 
 
 class EngineProcess:
@@ -321,19 +322,26 @@ def follow_jack_realtime() -> int:
     tests/app/test_patch_swaps.py, a GIL holder of the engine waited 4.8 ms for a CPU held by
     a nice-0 process while the audio thread waited for the GIL, an xrun. Children and threads
     started later do not inherit it (SCHED_RESET_ON_FORK): the sound worker stays below."""
-    param = os.sched_param(ENGINE_FIFO_PRIORITY)
     moved = 0
     for entry in os.listdir("/proc/self/task"):
         tid = int(entry)
         try:
             if os.sched_getscheduler(tid) & ~os.SCHED_RESET_ON_FORK != os.SCHED_OTHER:
                 continue  # JACK's audio thread: realtime already, higher
-            os.sched_setscheduler(tid, os.SCHED_FIFO | os.SCHED_RESET_ON_FORK, param)
+            to_fifo(tid)
         except OSError as error:  # not allowed, or the thread has just ended
             log.info("the engine's threads stay at ordinary priority (%s)", error)
             break
         moved += 1
     return moved
+
+
+def to_fifo(tid: int = 0) -> None:
+    """Thread ``tid`` (0: the calling one) on SCHED_FIFO at ``ENGINE_FIFO_PRIORITY``; threads
+    and processes it starts later begin at ordinary priority (SCHED_RESET_ON_FORK). OSError
+    where the limits do not allow it."""
+    param = os.sched_param(ENGINE_FIFO_PRIORITY)
+    os.sched_setscheduler(tid, os.SCHED_FIFO | os.SCHED_RESET_ON_FORK, param)
 
 
 def _publish(shared: Any, engine: Any, position: int) -> None:
@@ -377,12 +385,18 @@ def main(argv: Sequence[str]) -> int:
         conn.send(("failed", str(error)))
         return 1
     backend = engine.backend
-    if getattr(backend, "realtime", False):
+    realtime = bool(getattr(backend, "realtime", False))
+    if realtime:
         log.debug(
             "engine threads on SCHED_FIFO %d: %d", ENGINE_FIFO_PRIORITY, follow_jack_realtime()
         )
     info = EngineInfo(
-        backend.sample_rate, backend.buffer_size, engine.lead, backend.name, backend.describe()
+        backend.sample_rate,
+        backend.buffer_size,
+        engine.lead,
+        backend.name,
+        backend.describe(),
+        realtime,
     )
     gc.collect()
     gc.freeze()  # what start-up made stays put: the collector's passes stay short
