@@ -79,10 +79,12 @@ bench-osc: $(STAMP) system-packages
 bench-midi: $(STAMP) system-packages
 	$(PY) bench/midi.py
 
-# Training figures (docs/performance.md): files/s, the refresh's effect on the live loop; ~5 min.
+# Training figures (docs/performance.md): files/s, the refresh's effect on the live loop, the
+# conductor's own steps as songs change and models arrive; ~8 min.
 bench-training: $(STAMP) system-packages
 	$(PY) bench/training.py files --files 2000 --workers 1 2
 	$(PY) bench/training.py stall --files 2000
+	$(PY) bench/conductor.py
 
 # The system service: jamd in its own environment under $(OPT), the command in $(PREFIX)/bin,
 # the default config in /etc/jamd (never overwritten), the units, a 'jamd' system user.
