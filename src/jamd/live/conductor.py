@@ -755,7 +755,9 @@ class Conductor:
         earliest = position + self.engine.lead
         if self._bars:
             earliest = max(earliest, self._end_sample(self._bars[-1]))
-        return Outcome(None, earliest, after, None, f"{description} at the next section")
+        return Outcome(
+            None, earliest, after, None, f"{description} at the next section not planned"
+        )
 
     def _repatched(self, song: LiveSong, part: str, name: str | None) -> LiveSong:
         """``song`` with ``part`` on patch ``name`` (``None``: the one the genre chose)."""
@@ -1176,6 +1178,7 @@ class Conductor:
     def _replanning(
         self, song: LiveSong, params: SongParams, model: StyleModel | None
     ) -> "_SongRequest":
+        """What ``song`` planned again from ``params`` and ``model`` is planned from."""
         held = frozenset(self._held())
         patches = dict(song.arrangement.patches)
         return _SongRequest(song.style, params, song.seed, model, patches, held, song.new_tempo)
