@@ -227,3 +227,15 @@ def test_an_extra_directory_can_replace_a_built_in_genre(tmp_path: Path) -> None
     broken(tmp_path, "pop", ("default = 112", "default = 99"))
     assert StyleLibrary([tmp_path]).get("pop").tempo.default == 99
     assert StyleLibrary().get("pop").tempo.default == 112
+
+
+def test_reading_every_genre_at_once_gives_the_broken_ones_errors_and_keeps_the_rest(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "polka.toml").write_text("this is not = = toml", encoding="utf-8")
+    library = StyleLibrary([tmp_path])
+    errors = library.read_all()
+    assert [str(error).split(":")[0] for error in errors] == ["polka.toml"]
+    assert "not valid TOML" in str(errors[0])
+    assert set(library._loaded) == set(library.names()) - {"polka"}  # read once, kept
+    assert library.get("jazz") is library.get("jazz")

@@ -384,6 +384,9 @@ class Daemon:
             await import_old_files(settings, self.store)
         self._learned = await read_learned(settings, self.store)
         styles, patches = libraries(settings)
+        # every genre read while the engine starts, so that none is read (and checked, which
+        # holds the GIL in a thread) while the music plays: at a genre change, or a refresh
+        reading = asyncio.create_task(asyncio.to_thread(styles.read_all))
         if settings.band.peers and settings.training.enabled:
             log.info("band: songs are planned from the style files (members share no models)")
         elif settings.training.enabled and self.store is not None:
@@ -462,6 +465,8 @@ class Daemon:
                     self._apply(conductor, Play(), None, self.engine.position(), shared=False)
         if settings.band.enabled:
             self.band = self._make_band(settings, conductor)
+        for error in await reading:
+            log.warning("a genre file cannot be used: %s", error)
         gc.collect()
         gc.freeze()  # start-up's objects stay put: the collector's passes stay short
         self._follow_engine_realtime()
