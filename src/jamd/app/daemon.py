@@ -21,6 +21,7 @@ import sys
 import time
 import tomllib
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Future
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -537,8 +538,7 @@ class Daemon:
         waiting: set[str] = set()  # a genre's models are given in the order they came
         for genre, model in models:
             try:
-                planning = None if genre in waiting else conductor.plan_with(genre, model)
-                if genre in waiting or (planning is not None and not planning.done()):
+                if genre in waiting or not _done(conductor.plan_with(genre, model)):
                     self._new_models.append((genre, model))  # a later turn of the loop
                     waiting.add(genre)
                     continue
@@ -1035,6 +1035,11 @@ def settings_changes(old: Settings, new: Settings) -> list[Command]:
             if getattr(was_part, send) != value and value is not None:
                 commands.append(SetSend(part, send, value))
     return commands
+
+
+def _done(work: Future[Any] | None) -> bool:
+    """Whether ``work`` (None: nothing to do) is done."""
+    return work is None or work.done()
 
 
 def _alive(engine: Engine) -> bool:

@@ -923,7 +923,7 @@ class Conductor:
             work = self._composer.submit(_bar_ahead, following, bar.end_beat, placing)
             self._ahead = _Ahead(following, bar.end_beat, placing, work)
         if following is not None and self._last_bar_next(following):
-            request = self._next_song_request(following.song)
+            request = self._next_song_request(following)
             if request is not None:
                 self._plan_soon(request)
         if following is not None and following.song is not cursor.song:
@@ -977,24 +977,22 @@ class Conductor:
 
     def _after_song(self, cursor: Cursor) -> Cursor | None:
         """After a song's final bar: a count-in and a new song, or the end of the music."""
-        if cursor.stop_after_song:
-            return None
-        request = self._next_song_request(cursor.song)
+        request = self._next_song_request(cursor)
         if request is None:
             return None
         return Cursor(self._planned(request), -self.settings.count_in_bars)
 
-    def _next_song_request(self, song: LiveSong) -> "_SongRequest | None":
-        """What the song after ``song`` is planned from (None: the music stops after it)."""
-        if self.settings.after_song == "stop":
+    def _next_song_request(self, cursor: Cursor) -> "_SongRequest | None":
+        """What the song after ``cursor``'s is planned from (None: the music stops after it)."""
+        if cursor.stop_after_song or self.settings.after_song == "stop":
             return None
-        return self._new_song_request(self._genre, _next_seed(song.seed))
+        return self._new_song_request(self._genre, _next_seed(cursor.song.seed))
 
     @staticmethod
     def _last_bar_next(cursor: Cursor) -> bool:
         """Whether ``cursor`` points at its song's last bar (the next song is planned while
         that bar is composed: a bar ahead of the loop's need of it)."""
-        return not cursor.stop_after_song and cursor.bar == cursor.song.plan.total_bars - 1
+        return cursor.bar == cursor.song.plan.total_bars - 1
 
     def _composed(
         self, cursor: Cursor, start_beat: float
