@@ -123,12 +123,13 @@ class CallbackTimer:
         self.stolen: dict[str, int] = {}  # ms the VM's host took from this machine's cores
         self._count = 0
         self._original: Any = None
+        self._schedstat: int | None = None  # this thread's /proc schedstat, open while installed
 
     def install(self) -> None:
         """Time the callbacks of the loop that runs on this thread (from now on)."""
         original = self._original = asyncio.events.Handle._run
         timer = self
-        schedstat = os.open("/proc/thread-self/schedstat", os.O_RDONLY)  # this thread's
+        schedstat = self._schedstat = os.open("/proc/thread-self/schedstat", os.O_RDONLY)
 
         def waited() -> int:
             """ns this thread has spent runnable but not running (waiting for a core)."""
@@ -149,6 +150,9 @@ class CallbackTimer:
     def uninstall(self) -> None:
         if self._original is not None:
             asyncio.events.Handle._run = self._original  # type: ignore[method-assign]
+        if self._schedstat is not None:
+            os.close(self._schedstat)
+            self._schedstat = None
 
     def start(self, phase: str) -> None:
         self.stolen[phase] = -stolen_ms()
