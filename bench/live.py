@@ -25,6 +25,7 @@ growing <= 1 MB over 10 minutes.
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import random
 import shutil
@@ -259,9 +260,19 @@ def xruns(seconds: float, engines: list[str]) -> None:
             )
 
 
-def ready(repeats: int) -> None:
+def ready(repeats: int, library: Path | None = None) -> None:
+    """Start to READY=1 of ``jamd run``; with ``library``, the training side set up with that
+    MIDI folder (a store of its own, no refresh at start), so its worker process starts too."""
     times = []
     with jack_server(256) as server, tempfile.TemporaryDirectory() as directory:
+        training = []
+        if library is not None:
+            training = [
+                "--set", f"training.midi.folders=[{json.dumps(str(library))}]",
+                "--set", "training.sources=[\"midi\"]",
+                "--set", "training.refresh_on_start=false",
+                "--set", f"paths.database={Path(directory) / 'jamd.sqlite3'}",
+            ]  # fmt: skip
         for _ in range(repeats):
             path = Path(directory) / "notify.sock"
             listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -270,7 +281,8 @@ def ready(repeats: int) -> None:
             began = time.monotonic()
             process = subprocess.Popen(
                 [str(JAMD), "run", "--audio", "jack", "--jack-server", server,
-                 "--log-level", "warning", "--set", "audio.connect=[]", "--osc-port", "0"],
+                 "--log-level", "warning", "--set", "audio.connect=[]", "--osc-port", "0",
+                 *training],
                 env={**os.environ, "NOTIFY_SOCKET": str(path)},
             )  # fmt: skip
             while b"READY=1" not in listener.recv(4096):
@@ -397,6 +409,9 @@ def main() -> None:
         help="xruns under both loads (the target's), one of them, or none (default full)",
     )
     parser.add_argument("--frames", type=int, action="append", help="JACK buffer size (may repeat)")
+    parser.add_argument(
+        "--library", type=Path, help="ready: with the training side set up on this MIDI folder"
+    )
     arguments = parser.parse_args()
     global REALTIME, LOAD, PERIODS  # noqa: PLW0603  (switches for the whole run)
     REALTIME = arguments.realtime
@@ -406,7 +421,7 @@ def main() -> None:
     configure_logging("warning")
     os.environ["PYO_GUI_WX"] = "0"
     if arguments.part in ("ready", "all"):
-        ready(arguments.repeat)
+        ready(arguments.repeat, arguments.library)
     if arguments.part in ("xruns", "all"):
         xruns(arguments.seconds, arguments.engine or ["process", "inline"])
     if arguments.part in ("cpu", "all"):
