@@ -3,6 +3,7 @@ library, the models it stored read back at the next start, /jamd/training/refres
 and the training state in /jamd/state."""
 
 import asyncio
+import multiprocessing
 import random
 from pathlib import Path
 
@@ -34,6 +35,11 @@ def test_the_daemon_refreshes_at_start_and_on_request(tmp_path: Path) -> None:
 
     async def first_start() -> list[tuple[str, tuple[object, ...]]]:
         async with playing(_daemon(library, database)) as daemon:
+            # the workers run at READY=1: no process is spawned while the music plays
+            children = {child.pid for child in multiprocessing.active_children()}
+            assert daemon.workers is not None
+            assert daemon.workers.workers == 1
+            assert len(children) == 1
             trainer = daemon.trainer
             assert trainer is not None
             await until(lambda: trainer.runs == 1, 120)  # the store was empty: stale
@@ -51,6 +57,8 @@ def test_the_daemon_refreshes_at_start_and_on_request(tmp_path: Path) -> None:
                 client.send(daemon, "/jamd/training/refresh", 7)
                 await client.until(lambda r: r[0] == "/jamd/error" and "strings" in r[1][1])
                 await until(lambda: trainer.runs == 2, 120)
+                # the files and the fits went to the same worker, started at READY=1
+                assert {child.pid for child in multiprocessing.active_children()} == children
                 client.send(daemon, "/jamd/state")
                 await client.until(lambda r: r[0] == "/jamd/training/last" and r[1][0] != "")
                 return list(client.received)
@@ -97,26 +105,48 @@ def test_sighup_restarts_the_side_task_with_the_new_training_settings(tmp_path: 
     async def perform() -> tuple[set[str], set[str], bool]:
         daemon = Daemon(read_settings(config, overrides), config=config, overrides=overrides)
         async with playing(daemon):
-            first = daemon.trainer
+            first, workers = daemon.trainer, daemon.workers
             assert first is not None
+            assert workers is not None
             await until(lambda: first.runs == 1, 120)
             learned_first = set(daemon.models)
             # a new library folder: the side task starts again with it (its last refresh is
-            # fresh, so it waits for a request)
+            # fresh, so it waits for a request), with the workers it had
             configure(f'[training.midi]\nfolders = ["{jazz}"]\n')
             daemon.request_reload()
             await until(lambda: daemon.trainer is not None and daemon.trainer is not first, 30)
             second = daemon.trainer
             assert second is not None
+            assert daemon.workers is workers
             assert second.request()
             await until(lambda: second.runs == 1, 120)
             learned_second = set(daemon.models)
+            # two workers asked for: two new ones
+            configure(f'[training]\nworkers = 2\n[training.midi]\nfolders = ["{jazz}"]\n')
+            daemon.request_reload()
+            await until(lambda: daemon.trainer not in (None, second), 30)
+            assert daemon.workers is not None
+            assert daemon.workers.workers == 2
             configure("[training]\nenabled = false\n")
             daemon.request_reload()
             await until(lambda: daemon.trainer is None, 30)
+            assert daemon.workers is None
             return learned_first, learned_second, daemon.trainer is None
 
     learned_first, learned_second, off = asyncio.run(perform())
     assert learned_first == {"blues"}
     assert learned_second == {"blues", "jazz"}  # the jazz folder's model joins the stored ones
     assert off
+
+
+def test_no_worker_process_waits_when_no_source_is_set_up(tmp_path: Path) -> None:
+    async def perform() -> tuple[bool, list[object]]:
+        settings = {"training.sources": ["midi"], "paths.database": str(tmp_path / "j.sqlite3")}
+        async with playing(Daemon(click_settings(None, **settings))) as daemon:
+            assert daemon.trainer is not None  # it still fits what the store holds, if asked
+            assert daemon.workers is not None
+            return daemon.workers.started, multiprocessing.active_children()
+
+    started, children = asyncio.run(perform())
+    assert not started
+    assert children == []

@@ -86,6 +86,8 @@ from jamd.store import Store, StoreError
 from jamd.styles.library import StyleLibrary
 from jamd.theory import parse_key
 from jamd.training.refresh import Trainer, load_models
+from jamd.training.source import Source
+from jamd.training.workers import WorkerPool
 
 log = logging.getLogger("jamd")
 
@@ -329,6 +331,7 @@ class Daemon:
         self.store: Store | None = None  # None: it could not open (logged); music plays on
         self._learned: dict[str, Any] | None = None
         self.trainer: Trainer | None = None  # the training side task (training.enabled)
+        self.workers: WorkerPool | None = None  # its worker processes, started before READY
         self._retraining: asyncio.Task[None] | None = None  # SIGHUP: the side task restarting
         self.models: dict[str, StyleModel] = {}  # the latest style model per genre
         self._new_models: list[tuple[str, StyleModel]] = []  # for the conductor, in the loop
@@ -388,6 +391,9 @@ class Daemon:
         # every genre read while the engine starts, so that none is read (and checked, which
         # holds the GIL in a thread) while the music plays: at a genre change, or a refresh
         reading = asyncio.create_task(asyncio.to_thread(styles.read_all))
+        # the training workers too: a process spawned while the music plays holds the loop up
+        sources = await self._training_sources(settings, styles)
+        workers = asyncio.create_task(self._start_workers()) if sources else None
         if settings.band.peers and settings.training.enabled:
             log.info("band: songs are planned from the style files (members share no models)")
         elif settings.training.enabled and self.store is not None:
@@ -448,8 +454,8 @@ class Daemon:
             if self.songs is not None:
                 self.osc.feedback = self.songs.feedback
                 self.osc.replay = self._replay
-        if settings.training.enabled and self.store is not None:
-            await self._start_training(settings, self.store, styles)
+        if sources is not None:
+            await self._start_training(settings, styles, sources)
         if settings.midi.enabled:
             self._start_midi(settings, space)
             if self.midi is not None and settings.midi.follows_clock:
@@ -468,6 +474,8 @@ class Daemon:
             self.band = self._make_band(settings, conductor)
         for error in await reading:
             log.warning("a genre file cannot be used: %s", error)
+        if workers is not None:
+            await workers
         gc.collect()
         gc.freeze()  # start-up's objects stay put: the collector's passes stay short
         self._follow_engine_realtime()
@@ -482,14 +490,43 @@ class Daemon:
             conductor.session.status(),
         )
 
-    async def _start_training(self, settings: Settings, store: Store, styles: Any) -> None:
-        """The side task: refreshes on its schedule (the models stored before are read at
-        start, before the first song is planned)."""
+    async def _training_sources(self, settings: Settings, styles: Any) -> list[Source] | None:
+        """The side task's sources, their MIDI files for the daemon's worker processes
+        (``self.workers``: kept while ``training.workers`` stays the same); None when the side
+        task is off or cannot run."""
+        training = settings.training
+        wanted = training.workers if training.enabled and self.store is not None else 0
+        if self.workers is not None and self.workers.workers != wanted:
+            before, self.workers = self.workers, None
+            await before.close()
+        if not wanted:
+            return None
+        if self.workers is None:
+            self.workers = WorkerPool(wanted)
         try:
-            sources = make_sources(settings, styles.names())
+            return make_sources(settings, styles.names(), pool=self.workers)
         except InputError as error:
             log.error("training: %s; the side task is off", error)
+            return None
+
+    async def _start_workers(self) -> None:
+        """Every worker process of the side task started now (the first refresh would start
+        them otherwise, with the music playing), if they are not yet."""
+        workers = self.workers
+        if workers is None or workers.started:
             return
+        try:
+            pids = await workers.start()
+        except (OSError, RuntimeError) as error:  # they start at the first refresh instead
+            log.error("training: the worker processes could not start: %s", error)
+        else:
+            log.info("training: %d worker process(es) %s", len(pids), pids)
+
+    async def _start_training(self, settings: Settings, styles: Any, sources: list[Source]) -> None:
+        """The side task: refreshes on its schedule (the models stored before are read at
+        start, before the first song is planned)."""
+        store = self.store
+        assert store is not None  # sources are made only with a store
         trainer = Trainer(
             store,
             sources,
@@ -497,6 +534,7 @@ class Daemon:
             refresh_hours=settings.training.refresh_hours,
             refresh_on_start=settings.training.refresh_on_start,
             on_model=self._new_model,
+            pool=self.workers,
         )
         trainer.listeners.append(lambda _state: self._refresh_status(time.monotonic()))
         if self.osc is not None:
@@ -517,8 +555,11 @@ class Daemon:
             self.osc.training = None
         if trainer is not None:
             await trainer.close()
-        if settings.training.enabled and self.store is not None:
-            await self._start_training(settings, self.store, styles)
+        sources = await self._training_sources(settings, styles)
+        if sources:
+            await self._start_workers()
+        if sources is not None:
+            await self._start_training(settings, styles, sources)
         log.info(
             "reload: [training] changed: the side task %s",
             "runs with the new settings" if self.trainer is not None else "is off",
@@ -761,6 +802,9 @@ class Daemon:
         trainer, self.trainer = self.trainer, None
         if trainer is not None:
             await trainer.close()  # a refresh in flight stops; what it finished is stored
+        workers, self.workers = self.workers, None
+        if workers is not None:
+            await workers.close()
         songs, self.songs = self.songs, None
         if songs is not None:
             await songs.close()  # the song playing ends, every row is written

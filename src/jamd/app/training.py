@@ -17,6 +17,7 @@ from jamd.training.midilib import MidiLibrarySource
 from jamd.training.refresh import RefreshResult, Trainer, TrainingState
 from jamd.training.source import Source, SourceError
 from jamd.training.spotify import SpotifySource, spotify_credentials
+from jamd.training.workers import WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +28,11 @@ def make_sources(
     *,
     only: Sequence[str] | None = None,
     midi_folders: Sequence[Path] = (),
+    pool: WorkerPool | None = None,
 ) -> list[Source]:
     """The sources the settings put in use (``only``: just these; ``midi_folders``: these
-    folders instead of ``training.midi.folders``). A source asked for by name that is not set
+    folders instead of ``training.midi.folders``; ``pool``: the workers the MIDI source shares
+    with the trainer, else its own). A source asked for by name that is not set
     up is an ``InputError`` saying what to set; one merely listed in ``training.sources`` but
     not set up is left out, with a line in the log."""
     training = settings.training
@@ -57,7 +60,9 @@ def make_sources(
                     )
                 log.info("training: no MIDI library (training.midi.folders is empty)")
                 continue
-            sources.append(MidiLibrarySource(midi, genres=genres, workers=training.workers))
+            sources.append(
+                MidiLibrarySource(midi, genres=genres, workers=training.workers, pool=pool)
+            )
         else:
             raise InputError(f"unknown source {name!r} (sources: spotify, midi)")
     return sources
@@ -77,10 +82,13 @@ async def train(
     styles = StyleLibrary(settings.paths.styles)
     for genre in genres or ():
         styles.get(genre)  # an unknown genre: InputError with a did-you-mean
-    chosen = make_sources(settings, styles.names(), only=sources, midi_folders=midi_folders)
+    pool = WorkerPool(settings.training.workers)  # the MIDI files' and the fits' workers
+    chosen = make_sources(
+        settings, styles.names(), only=sources, midi_folders=midi_folders, pool=pool
+    )
     path = database or database_path(settings)
     store = await Store.open(path)
-    trainer = Trainer(store, chosen, styles, refresh_on_start=False)
+    trainer = Trainer(store, chosen, styles, refresh_on_start=False, pool=pool)
     bar = _ProgressBar(out) if progress else None
     if bar is not None:
         trainer.listeners.append(bar.update)
@@ -90,6 +98,7 @@ async def train(
         if bar is not None:
             bar.close()
         await trainer.close()
+        await pool.close()
         await store.close()
     for line in summary_table(result):
         print(line, file=out)

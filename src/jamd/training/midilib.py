@@ -10,8 +10,9 @@ The library is scanned off the event loop (``asyncio.to_thread``), symlinked fol
 followed once each (a loop is not followed round), and at most ``max_files`` files are taken.
 ``fetch`` hands a genre's files to a process pool in chunks, a few chunks in flight at a time,
 so thousands of files never make thousands of futures and a cancelled fetch stops after the
-chunks already running. Parsing never runs in the caller's process: the workers are
-``jamd.training.workers``' (spawned, niced, handed each chunk from a thread).
+chunks already running. Parsing never runs in the caller's process: the workers are a
+``jamd.training.workers.WorkerPool``'s (spawned, niced, handed each chunk from a thread), the
+trainer's when it shares its own, else the source's.
 """
 
 import asyncio
@@ -21,7 +22,6 @@ import time
 import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +31,7 @@ from jamd.settings import MidiLibrary
 from jamd.store.records import EncodedFeatures, Sample
 from jamd.training.midifile import MidiFileError, analyse
 from jamd.training.source import Fetched, Progress, SourceError
-from jamd.training.workers import make_pool, submit
+from jamd.training.workers import WorkerPool
 
 logger = logging.getLogger(__name__)
 
@@ -85,17 +85,16 @@ class MidiLibrarySource:
         *,
         genres: Iterable[str],
         workers: int = 1,
+        pool: WorkerPool | None = None,
         now: Callable[[], float] = time.time,
         chunk: int = CHUNK,
     ) -> None:
-        if workers < 1:
-            raise ValueError(f"workers must be 1..64, got {workers}")
         self._settings = settings
         self._genres = {normalise(genre): genre for genre in genres}
-        self._workers = workers
+        self._owns_pool = pool is None
+        self._pool = pool if pool is not None else WorkerPool(workers)  # workers: 1..64
         self._now = now
         self._chunk = max(1, chunk)
-        self._pool: ProcessPoolExecutor | None = None
         self._scan: Scan | None = None
         self._scan_reported = False
         self.timings: list[float] = []
@@ -134,9 +133,9 @@ class MidiLibrarySource:
         next_chunk = 0
         try:
             while next_chunk < len(chunks) or pending:
-                while next_chunk < len(chunks) and len(pending) < 2 * self._workers:
+                while next_chunk < len(chunks) and len(pending) < 2 * self._pool.workers:
                     paths = [path for path, _ in chunks[next_chunk]]
-                    future = await submit(await self._executor(), analyse_files, paths)
+                    future = await self._pool.submit(analyse_files, paths)
                     sizes[future] = len(paths)
                     pending.add(future)
                     next_chunk += 1
@@ -151,17 +150,9 @@ class MidiLibrarySource:
         return fetched
 
     async def close(self) -> None:
-        """Stops the worker processes (waiting for them, off the loop)."""
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
-
-    async def _executor(self) -> Executor:
-        """The pool, made on first use (kept before anything is submitted to it, so that
-        close() always finds what was started)."""
-        if self._pool is None:
-            self._pool = await make_pool(self._workers)
-        return self._pool
+        """Stops the worker processes, if they are the source's own."""
+        if self._owns_pool:
+            await self._pool.close()
 
     def _collect(
         self,
@@ -174,11 +165,8 @@ class MidiLibrarySource:
         """The samples and skips of one finished chunk; how many files it held."""
         try:
             results = future.result()
-        except BrokenProcessPool as error:
+        except BrokenProcessPool as error:  # the pool starts new workers for the next chunk
             logger.error("a MIDI worker process died: %s; its files are skipped", error)
-            broken, self._pool = self._pool, None  # the next chunk starts a new pool
-            if broken is not None:
-                broken.shutdown(wait=False, cancel_futures=True)
             fetched.skipped[WORKER_FAILED] += size
             fetched.read += size
             return size

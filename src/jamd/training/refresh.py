@@ -6,11 +6,11 @@ go into the store in small transactions, and the genre's model is fitted from ev
 store holds for it, in a worker process, stored as a new version, and handed on
 (``on_model``): the daemon gives it to the conductor, which plays it from the next section.
 
-Nothing here runs long on the event loop: the worker pool is handed work from a
-thread (a submit may spawn a process), the new model's snapshot is checked and a genre's
-style file read in threads, the store encodes and decodes samples in threads; what is left
-between awaits is small (``bench/training.py stall`` measures it: 2 to 4 ms at the longest
-step on a shared 2-core machine, mostly waiting for a core or the GIL).
+Nothing here runs long on the event loop: the worker pool (``jamd.training.workers``, shared
+with the MIDI source when the caller makes it) is handed work from a thread, the new model's
+snapshot is checked and a genre's style file read in threads, the store encodes and decodes
+samples in threads; what is left between awaits is small (``bench/training.py stall``
+measures it: docs/performance.md).
 
 A source that cannot be used now (no credentials, a folder gone) is reported once in plain
 words and left out of the rest of the run; one that fails on a genre is logged with its
@@ -23,7 +23,6 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,7 @@ from jamd.styles.library import StyleLibrary
 from jamd.training.fit import fit
 from jamd.training.source import Fetched, Source, SourceError
 from jamd.training.state import TrainingState
-from jamd.training.workers import make_pool, submit
+from jamd.training.workers import WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +93,7 @@ class Trainer:
         refresh_on_start: bool = True,
         on_model: Callable[[str, StyleModel], None] | None = None,
         clock: Callable[[], float] = time.time,
-        executor: Executor | None = None,
+        pool: WorkerPool | None = None,
     ) -> None:
         self.store = store
         self.sources = list(sources)
@@ -103,8 +102,8 @@ class Trainer:
         self.refresh_on_start = refresh_on_start
         self.on_model = on_model
         self.clock = clock
-        self._executor = executor
-        self._owns_executor = executor is None
+        self._owns_pool = pool is None
+        self.pool = pool if pool is not None else WorkerPool(1)  # the fit's worker
         self.state = TrainingState()
         self.listeners: list[Callable[[TrainingState], None]] = []
         self.runs = 0  # refreshes finished, for tests and the log
@@ -139,9 +138,8 @@ class Trainer:
                 await source.close()
             except Exception:
                 log.exception("training: closing the %s source failed", source.name)
-        if self._executor is not None and self._owns_executor:
-            await asyncio.to_thread(self._executor.shutdown, True, cancel_futures=True)
-            self._executor = None
+        if self._owns_pool:
+            await self.pool.close()
 
     async def _schedule(self, last: float | None) -> None:
         due = self.refresh_hours * 3600.0
@@ -298,9 +296,7 @@ class Trainer:
         if not any(of == genre for _, of in await self.store.sample_counts()):
             return None, 0
         style = await asyncio.to_thread(self.styles.get, genre)  # read and checked the first time
-        if self._executor is None:  # kept before its first submit: close() finds it
-            self._executor = await make_pool(1)
-        fitted = await submit(self._executor, _fit_from_store, self.store.path, genre, style)
+        fitted = await self.pool.submit(_fit_from_store, self.store.path, genre, style)
         model, counts = await fitted
         if model is None:  # every sample was deleted meanwhile
             return None, 0
