@@ -118,6 +118,10 @@ def test_sighup_restarts_the_side_task_with_the_new_training_settings(tmp_path: 
             second = daemon.trainer
             assert second is not None
             assert daemon.workers is workers
+            # the reload's new genre files are read ahead in a thread, as at start
+            conductor = daemon.conductor
+            assert conductor is not None
+            await until(lambda: conductor.styles.loaded() == conductor.styles.names(), 30)
             assert second.request()
             await until(lambda: second.runs == 1, 120)
             learned_second = set(daemon.models)

@@ -1,6 +1,8 @@
 """Style files: every built-in genre validates; broken files say where and what, all at once."""
 
 import random
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -237,5 +239,18 @@ def test_reading_every_genre_at_once_gives_the_broken_ones_errors_and_keeps_the_
     errors = library.read_all()
     assert [str(error).split(":")[0] for error in errors] == ["polka.toml"]
     assert "not valid TOML" in str(errors[0])
-    assert set(library._loaded) == set(library.names()) - {"polka"}  # read once, kept
+    assert set(library.loaded()) == set(library.names()) - {"polka"}  # read once, kept
     assert library.get("jazz") is library.get("jazz")
+
+
+def test_threads_that_ask_for_a_genre_at_once_get_one_style() -> None:
+    library = StyleLibrary()
+    start = threading.Barrier(6)
+
+    def ask() -> object:
+        start.wait()
+        return library.get("jazz")
+
+    with ThreadPoolExecutor(6) as pool:
+        styles = list(pool.map(lambda _: ask(), range(6)))
+    assert all(style is styles[0] for style in styles)  # a song's style is compared by identity

@@ -144,6 +144,14 @@ def start_midi_out(settings: Settings, engine: Engine) -> MidiSender | None:
 LEARNED = "learned"  # the store's name for what MIDI learn saved
 
 
+async def _read_styles(styles: StyleLibrary) -> None:
+    """Every genre file read and checked in a thread (``StyleLibrary.read_all``): none is read
+    while the music plays, where a genre change or a refresh would (pydantic holds the GIL in
+    whichever thread it runs); a broken one is a warning."""
+    for error in await asyncio.to_thread(styles.read_all):
+        log.warning("a genre file cannot be used: %s", error)
+
+
 async def open_store(settings: Settings) -> Store | None:
     """The store, or None (logged) if it cannot open: the music never depends on it."""
     path = database_path(settings)
@@ -333,6 +341,7 @@ class Daemon:
         self.trainer: Trainer | None = None  # the training side task (training.enabled)
         self.workers: WorkerPool | None = None  # its worker processes, started before READY
         self._retraining: asyncio.Task[None] | None = None  # SIGHUP: the side task restarting
+        self._reading: asyncio.Task[None] | None = None  # the genre files, read in a thread
         self.models: dict[str, StyleModel] = {}  # the latest style model per genre
         self._new_models: list[tuple[str, StyleModel]] = []  # for the conductor, in the loop
         self._ordinary: tuple[int, os.sched_param] | None = None  # the loop's thread, before
@@ -390,7 +399,7 @@ class Daemon:
         styles, patches = libraries(settings)
         # every genre read while the engine starts, so that none is read (and checked, which
         # holds the GIL in a thread) while the music plays: at a genre change, or a refresh
-        reading = asyncio.create_task(asyncio.to_thread(styles.read_all))
+        self._reading = asyncio.create_task(_read_styles(styles))
         # the training workers too: a process spawned while the music plays holds the loop up
         sources = await self._training_sources(settings, styles)
         workers = asyncio.create_task(self._start_workers()) if sources else None
@@ -472,8 +481,7 @@ class Daemon:
                     self._apply(conductor, Play(), None, self.engine.position(), shared=False)
         if settings.band.enabled:
             self.band = self._make_band(settings, conductor)
-        for error in await reading:
-            log.warning("a genre file cannot be used: %s", error)
+        await self._reading
         if workers is not None:
             await workers
         gc.collect()
@@ -799,6 +807,8 @@ class Daemon:
             self.conductor.close()  # its composer's thread
         if self._retraining is not None:
             await asyncio.wait([self._retraining])  # a SIGHUP's restart ends before the close
+        if self._reading is not None:
+            await asyncio.wait([self._reading])  # a thread cannot be cancelled
         trainer, self.trainer = self.trainer, None
         if trainer is not None:
             await trainer.close()  # a refresh in flight stops; what it finished is stored
@@ -961,6 +971,7 @@ class Daemon:
             return
         old, self.settings = self.settings, new
         styles, patches = libraries(new)
+        self._reading = asyncio.create_task(_read_styles(styles))
         set_level(new.log.level)
         for section in ("audio", "record", "osc"):
             if getattr(old, section) != getattr(new, section):

@@ -5,6 +5,7 @@ genres) are searched first, so a file there can also replace a built-in genre.
 """
 
 import difflib
+import threading
 import tomllib
 from collections.abc import Iterable
 from importlib import resources
@@ -46,7 +47,8 @@ def load_style_file(path: Path | Traversable) -> Style:
 
 
 class StyleLibrary:
-    """The genres available: built-in ones plus any found in ``extra_dirs``, loaded on demand."""
+    """The genres available: built-in ones plus any found in ``extra_dirs``, loaded on demand
+    (from any thread: each genre is read once) or all at once (``read_all``)."""
 
     def __init__(self, extra_dirs: Iterable[Path] = ()) -> None:
         self._files: dict[str, Path | Traversable] = {}
@@ -56,10 +58,15 @@ class StyleLibrary:
                 if entry.is_file() and entry.name.endswith(SUFFIX):
                     self._files[entry.name.removesuffix(SUFFIX)] = entry
         self._loaded: dict[str, Style] = {}
+        self._loading = threading.Lock()  # threads that ask for a genre at once get one Style
 
     def names(self) -> tuple[str, ...]:
         """Every genre's name, sorted."""
         return tuple(sorted(self._files))
+
+    def loaded(self) -> tuple[str, ...]:
+        """The genres read and checked so far, sorted."""
+        return tuple(sorted(self._loaded))
 
     def get(self, name: str) -> Style:
         """The validated style of genre ``name``; unknown names get a did-you-mean."""
@@ -69,9 +76,10 @@ class StyleLibrary:
             raise InputError(
                 f"unknown genre '{name}'{suggestion} (genres: {', '.join(self.names())})"
             )
-        if name not in self._loaded:
-            self._loaded[name] = load_style_file(self._files[name])
-        return self._loaded[name]
+        with self._loading:
+            if name not in self._loaded:
+                self._loaded[name] = load_style_file(self._files[name])
+            return self._loaded[name]
 
     def read_all(self) -> list[InputError]:
         """Every genre read and checked now, so that ``get`` finds it later (a daemon does
