@@ -320,12 +320,8 @@ def _render(arguments: argparse.Namespace) -> int:
         report = result.report
         speed = f"; engine {report.engine_seconds:.3f} s, {report.realtime_factor:.1f}x real time"
         if report.loudness_lufs is not None:
-            how = (
-                "as rendered"
-                if report.master_passes == 1
-                else f"levelled {report.correction_db:+.1f} dB: the master chain ran "
-                f"{report.master_passes} times"
-            )
+            passes = "once" if report.master_passes == 1 else f"{report.master_passes} times"
+            how = f"levelled {report.correction_db:+.1f} dB: the master chain ran {passes}"
             print(f"master: {report.loudness_lufs:.1f} LUFS integrated ({how})")
         if report.unmapped_drum_notes:
             print(

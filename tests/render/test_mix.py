@@ -71,7 +71,7 @@ def test_the_seeds_a_genre_trim_misses_are_levelled_to_minus_14_lufs(
     assert -15.0 <= loudness.integrated_lufs <= -13.0, loudness
     assert loudness.true_peak_dbtp <= -1.0, loudness
     assert result.report is not None
-    assert result.report.master_passes > 1
+    assert abs(result.report.correction_db) >= 1.0  # the chain's gain, levelled from the bus
 
 
 @pytest.mark.parametrize("genre", GENRES)

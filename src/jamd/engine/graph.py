@@ -594,9 +594,10 @@ class Graph(_Owner):
     in ``patches`` and is fixed to it (offline renders: no slot costs a stream), but for the
     lanes in ``changing``, which are switchable. ``master`` sets the sends' returns and the master
     chain (the shipped ``master/default`` if not given); ``master_gain`` is what goes into it
-    (a genre's gain staging). ``levelling`` records what enters the master chain
-    (``bus_capture``), so that an offline render can put it through the chain again at another
-    gain (``MasterChain``), and the master's K-weighted squares (``loudness_capture``), to meter.
+    (a genre's gain staging). ``levelling`` builds no master chain: it records what would
+    enter it (``bus_capture``) and that bus's K-weighted squares (``loudness_capture``), so that
+    an offline render can meter the bus, then put it through the chain (``MasterChain``) at the
+    gain its loudness calls for; ``master_capture`` is None then.
     """
 
     def __init__(
@@ -654,17 +655,20 @@ class Graph(_Owner):
             self._tilt_filter = summed = self.own(
                 pyo.EQ(summed, freq=_TILT_HZ, q=0.7, boost=0.0, type=2)
             )
-        self.master = build_chain(master.effects, summed, self.own, sample_rate, master=True)
-        self.master.out()
-        self.master_capture = self.own(Capture(self.master, self.clock))
+        self.master_capture: Capture | None = None
         self.bus_capture: Capture | None = None
         self.loudness_capture: Capture | None = None
         if levelling:
             self.bus_capture = self.own(Capture(summed, self.clock))
             self.loudness_capture = self.own(
-                Capture(k_weighted_squares(self.master, self.own, sample_rate), self.clock)
+                Capture(k_weighted_squares(summed, self.own, sample_rate), self.clock)
             )
-        # the master chain's look-aheads delay it by exactly this many samples
+        else:
+            self.master = build_chain(master.effects, summed, self.own, sample_rate, master=True)
+            self.master.out()
+            self.master_capture = self.own(Capture(self.master, self.clock))
+        # the master chain's look-aheads delay it by exactly this many samples (the server runs
+        # that far ahead when levelling too: the chain's last frames need the bus past the end)
         self.latency = latency(master.effects, sample_rate)
         self.stem_captures: dict[str, Capture] = {}
         if stems:

@@ -85,6 +85,8 @@ class LiveEngine(Closing):
                 stems=recording.stems is not None,
                 lanes=lanes,
             )
+            assert self.graph.master_capture is not None  # a live graph has its master chain
+            self._master = self.graph.master_capture
             self._open_recorder(recording)
             for lane, patch in (patches or {}).items():  # built before the audio starts
                 self._wait_for_kit(patch)
@@ -290,7 +292,7 @@ class LiveEngine(Closing):
         frames = self.backend.buffer_size
         if position < frames:
             return
-        last = self.graph.master_capture.read(position - frames, position)
+        last = self._master.read(position - frames, position)
         if not np.isfinite(last).all():
             self._count(broken_buffers=1)
             if self._counts.broken_buffers in (1, 10, 100, 1000):
@@ -352,7 +354,7 @@ class LiveEngine(Closing):
         start = self._recorded
         blocks = {}
         if "master" in self.recorder.paths:
-            blocks["master"] = self.graph.master_capture.read(start + latency, end + latency)
+            blocks["master"] = self._master.read(start + latency, end + latency)
         for name, capture in self.graph.stem_captures.items():
             blocks[name] = capture.read(start, end)
         self.recorder.add(blocks)
