@@ -3,6 +3,7 @@ library, the models it stored read back at the next start, /jamd/training/refres
 and the training state in /jamd/state."""
 
 import asyncio
+import io
 import multiprocessing
 import random
 from pathlib import Path
@@ -11,6 +12,7 @@ from helpers import Client, click_overrides, click_settings, playing, until
 
 from jamd.app.config import read_settings
 from jamd.app.daemon import Daemon
+from jamd.app.training import train
 from jamd.training.synthetic import write_library
 
 
@@ -154,3 +156,23 @@ def test_no_worker_process_waits_when_no_source_is_set_up(tmp_path: Path) -> Non
     started, children = asyncio.run(perform())
     assert not started
     assert children == []
+
+
+def test_the_workers_start_ahead_for_the_fits_when_only_stored_samples_are_left(
+    tmp_path: Path,
+) -> None:
+    """No source set up, but samples from an earlier `jamd train`: a refresh fits them."""
+    library, database = tmp_path / "library", tmp_path / "j.sqlite3"
+    write_library(library, 3, random.Random(5), genres=("blues",))
+    settings = click_settings(None, **{"paths.database": str(database)})
+    asyncio.run(
+        train(settings, sources=["midi"], midi_folders=[library], progress=False, out=io.StringIO())
+    )
+
+    async def perform() -> tuple[bool, int]:
+        settings = {"training.sources": ["midi"], "paths.database": str(database)}
+        async with playing(Daemon(click_settings(None, **settings))) as daemon:
+            assert daemon.workers is not None
+            return daemon.workers.started, len(multiprocessing.active_children())
+
+    assert asyncio.run(perform()) == (True, 1)

@@ -402,7 +402,7 @@ class Daemon:
         self._reading = asyncio.create_task(_read_styles(styles))
         # the training workers too: a process spawned while the music plays holds the loop up
         sources = await self._training_sources(settings, styles)
-        workers = asyncio.create_task(self._start_workers()) if sources else None
+        workers = None if sources is None else asyncio.create_task(self._start_workers(sources))
         if settings.band.peers and settings.training.enabled:
             log.info("band: songs are planned from the style files (members share no models)")
         elif settings.training.enabled and self.store is not None:
@@ -517,11 +517,17 @@ class Daemon:
             log.error("training: %s; the side task is off", error)
             return None
 
-    async def _start_workers(self) -> None:
+    async def _start_workers(self, sources: list[Source]) -> None:
         """Every worker process of the side task started now (the first refresh would start
-        them otherwise, with the music playing), if they are not yet."""
-        workers = self.workers
-        if workers is None or workers.started:
+        them otherwise, with the music playing), unless they are, or there is nothing for them
+        to do: no source, and no stored sample to fit a model from."""
+        workers, store = self.workers, self.store
+        if workers is None or workers.started or store is None:
+            return
+        try:
+            if not sources and not await store.sample_counts():
+                return
+        except StoreError:  # the refresh will say what is wrong with the store
             return
         try:
             pids = await workers.start()
@@ -564,8 +570,8 @@ class Daemon:
         if trainer is not None:
             await trainer.close()
         sources = await self._training_sources(settings, styles)
-        if sources:
-            await self._start_workers()
+        if sources is not None:
+            await self._start_workers(sources)
         if sources is not None:
             await self._start_training(settings, styles, sources)
         log.info(
