@@ -49,8 +49,8 @@ T = TypeVar("T")
 
 
 class WorkerPool:
-    """``workers`` spawned, niced worker processes (module docstring), started at the first
-    ``submit`` or by ``start``."""
+    """``workers`` spawned worker processes at idle priority (module docstring), started at
+    the first ``submit`` or by ``start``."""
 
     def __init__(self, workers: int = 1) -> None:
         if not 1 <= workers <= 64:
@@ -77,7 +77,8 @@ class WorkerPool:
         return pids
 
     async def submit(self, function: Callable[..., T], *args: Any) -> "asyncio.Future[T]":
-        """``function(*args)`` in a worker, submitted from a thread; its future, for the loop."""
+        """``function(*args)`` in a worker, submitted from the loop once every worker runs, from
+        a thread before (the submit may spawn one); its future, for the loop."""
         pool = await self._running()
         try:
             if pool is self._started:  # all its workers run: this spawns none
