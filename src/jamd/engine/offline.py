@@ -8,10 +8,10 @@ A render given a loudness target is levelled as a mastering engineer would: what
 master chain (the bus) is kept aside and metered as it goes by, then put through the chain at
 the gain its loudness calls for (``_first_correction``: the chain takes some ``CHAIN_LOSS_LU``
 off near the target), so the limiter still holds its true peak; a master that still misses
-goes through the chain again, corrected by what it missed. Only the chain is computed again.
-Making the master from the metered bus needs one pass of the chain where making it as the
-render ran, then levelling it, needed two for most of the fullest arrangements
-(docs/performance.md).
+goes through the chain again, corrected by what it missed. The tracks and the sends are
+computed once; only the chain runs again. Making the master from the metered bus needs one
+pass of the chain where making it as the render ran, then levelling it, needed two for most
+of the fullest arrangements (docs/performance.md).
 """
 
 import contextlib
