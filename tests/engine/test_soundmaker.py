@@ -4,6 +4,7 @@ sample for sample; a worker that dies is said once, and the engine makes its sou
 import logging
 import os
 import signal
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from jamd.engine.patches import PatchLibrary, PluckPatch, SamplerPatch, default_
 from jamd.engine.pluck import PluckSounds
 from jamd.engine.sampler import SampledSounds
 from jamd.engine.soundmaker import SoundMaker
+from processes import orphans_of_a_killed_parent
 
 SR = 48000
 
@@ -75,3 +77,20 @@ def test_a_dead_worker_is_said_once_and_the_engine_makes_the_sounds(
     made = sounds.cache.get(key, lambda: sounds.make(key))  # as the writer does when it is due
     assert np.abs(made).max() > 0.01
     maker.prepare(patch, SR)  # no worker to ask: nothing happens, nothing raises
+
+
+KILLED_ENGINE = """
+import multiprocessing, os
+from jamd.engine.soundmaker import SoundMaker
+
+if __name__ == "__main__":
+    maker = SoundMaker()
+    maker.start()
+    maker._pool.submit(int).result()  # the worker is up
+    print(*(child.pid for child in multiprocessing.active_children()), flush=True)
+    os.kill(os.getpid(), 9)
+"""
+
+
+def test_the_worker_ends_when_the_engine_is_killed(tmp_path: Path) -> None:
+    assert orphans_of_a_killed_parent(KILLED_ENGINE, tmp_path) == []

@@ -4,8 +4,6 @@ niced, shared by the MIDI source and the trainer, started anew when one dies."""
 import asyncio
 import os
 import signal
-import subprocess
-import sys
 import time
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -15,16 +13,7 @@ import pytest
 from jamd.settings import MidiLibrary
 from jamd.training.midilib import MidiLibrarySource
 from jamd.training.workers import WORKER_NICENESS, WorkerPool
-
-
-def _gone(pid: int) -> bool:
-    """Ended: no such process, or a zombie its new parent has not reaped yet."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
-    except FileNotFoundError:
-        return True
-
+from processes import gone, orphans_of_a_killed_parent
 
 ORPHANING = """
 import asyncio, os
@@ -56,7 +45,7 @@ def test_start_spawns_every_worker_niced_and_later_work_goes_to_them() -> None:
     assert ran <= set(started)  # no new process for the work after start
     assert nice == [os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICENESS] * 2
     assert policies == [os.SCHED_IDLE] * 2  # a daemon thread that wakes takes the core
-    assert all(_gone(pid) for pid in started)  # close() waited for them
+    assert all(gone(pid) for pid in started)  # close() waited for them
 
 
 def test_a_start_and_a_first_submit_at_once_make_one_pool() -> None:
@@ -96,18 +85,7 @@ def test_a_dead_worker_fails_its_task_and_the_next_submit_starts_a_new_one() -> 
 
 
 def test_the_workers_end_when_the_daemon_is_killed(tmp_path: Path) -> None:
-    script = tmp_path / "orphaning.py"
-    script.write_text(ORPHANING, encoding="utf-8")
-    ran = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False
-    )
-    assert ran.returncode == -signal.SIGKILL
-    workers = [int(pid) for pid in ran.stdout.split()]
-    assert len(workers) == 2
-    deadline = time.monotonic() + 30  # a bound on the wait, not a timing claim
-    while not all(_gone(pid) for pid in workers) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert all(_gone(pid) for pid in workers)
+    assert orphans_of_a_killed_parent(ORPHANING, tmp_path) == []
 
 
 def test_a_source_leaves_a_shared_pool_running_when_it_closes(tmp_path: Path) -> None:

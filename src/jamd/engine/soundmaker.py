@@ -24,6 +24,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from jamd.engine.patches import PluckPatch, SamplerPatch
 from jamd.engine.pluck import PluckSounds
+from jamd.engine.process import die_with_parent
 from jamd.engine.sampler import SampledSounds
 from jamd.engine.sounds import Sound
 
@@ -46,7 +47,9 @@ class SoundMaker:
         """Start the worker now (it takes a few tenths of a second to import numpy)."""
         if self._pool is None and not self._failed:
             context = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(1, mp_context=context, initializer=_lower_priority)
+            self._pool = ProcessPoolExecutor(
+                1, mp_context=context, initializer=_prepare_worker, initargs=(os.getpid(),)
+            )
             self._pool.submit(int)  # the worker starts now, not at the first note
 
     def prepare(self, patch: PluckPatch | SamplerPatch, sample_rate: int) -> None:
@@ -82,7 +85,13 @@ class SoundMaker:
             self._pool = None
 
 
-def _lower_priority() -> None:
+def _prepare_worker(engine: int) -> None:
+    """In the worker, first: killed when the engine's process dies, however it dies (it would
+    outlive a killed engine otherwise: Linux's parent-death signal comes when the thread that
+    spawned it ends, the engine's for its life); at ``WORKER_NICE``."""
+    die_with_parent()
+    if os.getppid() != engine:  # the engine died before the line above
+        os._exit(0)
     os.setpriority(os.PRIO_PROCESS, 0, max(WORKER_NICE, os.getpriority(os.PRIO_PROCESS, 0)))
 
 
