@@ -572,7 +572,6 @@ class Daemon:
         sources = await self._training_sources(settings, styles)
         if sources is not None:
             await self._start_workers(sources)
-        if sources is not None:
             await self._start_training(settings, styles, sources)
         log.info(
             "reload: [training] changed: the side task %s",

@@ -285,13 +285,17 @@ def _on_the_wire(note: Note) -> tuple[str, int, int, float, float]:
     return (note.track, note.start, note.end, note.pitch, note.velocity)
 
 
-def die_with_parent() -> None:
-    """Ask Linux to kill this process when the daemon dies, however it dies."""
+def die_with_parent(parent: int | None = None) -> None:
+    """Ask Linux to kill this process when its parent dies, however it dies (the signal comes
+    when the parent's thread that started it ends). Given the ``parent`` it was started by, a
+    process whose parent died before this call ends at once."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError) as error:
         log.debug("PR_SET_PDEATHSIG unavailable: %s", error)
+    if parent is not None and os.getppid() != parent:
+        os._exit(0)
 
 
 ENGINE_NICE = -10

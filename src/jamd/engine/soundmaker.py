@@ -86,12 +86,10 @@ class SoundMaker:
 
 
 def _prepare_worker(engine: int) -> None:
-    """In the worker, first: killed when the engine's process dies, however it dies (it would
-    outlive a killed engine otherwise: Linux's parent-death signal comes when the thread that
-    spawned it ends, the engine's for its life); at ``WORKER_NICE``."""
-    die_with_parent()
-    if os.getppid() != engine:  # the engine died before the line above
-        os._exit(0)
+    """In the worker, first: killed when the engine's process dies (it would outlive a killed
+    engine otherwise; the thread that spawned it is the engine's for its life); at
+    ``WORKER_NICE``."""
+    die_with_parent(engine)
     os.setpriority(os.PRIO_PROCESS, 0, max(WORKER_NICE, os.getpriority(os.PRIO_PROCESS, 0)))
 
 

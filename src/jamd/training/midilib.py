@@ -11,8 +11,8 @@ followed once each (a loop is not followed round), and at most ``max_files`` fil
 ``fetch`` hands a genre's files to a process pool in chunks, a few chunks in flight at a time,
 so thousands of files never make thousands of futures and a cancelled fetch stops after the
 chunks already running. Parsing never runs in the caller's process: the workers are a
-``jamd.training.workers.WorkerPool``'s (spawned, niced, handed each chunk from a thread), the
-trainer's when it shares its own, else the source's.
+``jamd.training.workers.WorkerPool``'s (spawned, at idle priority), the trainer's when it
+shares its own, else the source's.
 """
 
 import asyncio

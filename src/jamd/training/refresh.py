@@ -7,7 +7,7 @@ store holds for it, in a worker process, stored as a new version, and handed on
 (``on_model``): the daemon gives it to the conductor, which plays it from the next section.
 
 Nothing here runs long on the event loop: the worker pool (``jamd.training.workers``, shared
-with the MIDI source when the caller makes it) is handed work from a thread, the new model's
+with the MIDI source when the caller makes it) never spawns a process on it, the new model's
 snapshot is checked and a genre's style file read in threads, the store encodes and decodes
 samples in threads; what is left between awaits is small (``bench/training.py stall``
 measures it: docs/performance.md).

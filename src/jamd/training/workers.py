@@ -144,14 +144,11 @@ def _present(folder: str, count: int) -> int:
 
 
 def prepare_worker(parent: int) -> None:
-    """In a worker process, first: killed when the daemon dies, however it dies (an idle
-    worker would outlive it otherwise; Linux's parent-death signal comes when the thread that
-    spawned the worker ends, and the pools are closed before the loop's threads end); SCHED_IDLE,
+    """In a worker process, first: killed when the daemon dies (an idle worker would outlive
+    it otherwise; the pools are closed before the threads that spawn workers end); SCHED_IDLE,
     niced by ``WORKER_NICENESS``; deaf to the signals the daemon acts on (a Ctrl-C in a
     terminal reaches the whole process group; the daemon then closes the pool itself)."""
-    die_with_parent()
-    if os.getppid() != parent:  # the daemon died before the line above
-        os._exit(0)
+    die_with_parent(parent)
     for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(number, signal.SIG_IGN)
     try:
